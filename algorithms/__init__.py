@@ -1,0 +1,1 @@
+"""Processing algorithms and the `sen2cor` provider (thin layer over `core`)."""

@@ -1,0 +1,1 @@
+"""Level-1C reading and Level-2A product writing."""
