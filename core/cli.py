@@ -1,3 +1,198 @@
-"""Placeholder until the command line lands in this same change."""
-def main(argv=None):
+"""`L2A_Process`: Sen2Cor 2.11's command line, option for option.
+
+The options, their names and their semantics are Sen2Cor's; each L2A_GIPP.xml parameter can
+also be overridden by a flag derived from the configuration declaration. Errors end the run
+with one line naming the file and the problem, and exit status 1 (argument errors: 2).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .errors import NotImplementedYetError, Sen2CorError
+from .version import PLUGIN_VERSION, SEN2COR_VERSION
+
+log = logging.getLogger("sen2cor_qgis")
+
+CENTRE_PATTERN = re.compile(r"^[A-Z_]{4}$")
+BASELINE_PATTERN = re.compile(r"^\d{2}\.\d{2}$")
+MODES = ("generate_datastrip", "process_tile")
+PROG = "L2A_Process"
+
+
+def _centre(value: str) -> str:
+    if not CENTRE_PATTERN.match(value):
+        raise argparse.ArgumentTypeError(f"'{value}' must be four characters A-Z or '_' (e.g. SGS_)")
+    return value
+
+
+def _baseline(value: str) -> str:
+    if not BASELINE_PATTERN.match(value):
+        raise argparse.ArgumentTypeError(f"'{value}' must have the form dd.dd (e.g. 02.11, 99.99)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: Sen2Cor's options plus the derived L2A_GIPP overrides."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            f"Sentinel-2 Level-2A processor (Sen2Cor {SEN2COR_VERSION} compatible command line). "
+            "Converts a Level-1C product (.SAFE folder, .zip or MTD_MSIL1C.xml) into a Level-2A product."
+        ),
+    )
+    parser.add_argument("input_dir", nargs="?", default=None,
+                        help="Level-1C product: .SAFE folder, .zip of one, or its MTD_MSIL1C.xml "
+                             "(required in toolbox mode)")
+    parser.add_argument("--mode", choices=MODES, default=None,
+                        help="PDGS operation mode; absent: toolbox mode (standalone processing)")
+    parser.add_argument("--resolution", type=int, choices=(10, 20, 60), default=None,
+                        help="target resolution; absent: 20 m then 10 m (plus 60 m when Downsample_20_to_60)")
+    parser.add_argument("--datastrip", default=None, help="datastrip folder (PDGS modes)")
+    parser.add_argument("--tile", default=None, help="tile (granule) folder (process_tile mode)")
+    parser.add_argument("--output_dir", default=None,
+                        help="output folder, created if missing (default: the folder holding the input product)")
+    parser.add_argument("--work_dir", default=None, help="work folder (created if missing)")
+    parser.add_argument("--img_database_dir", default=None,
+                        help="folder of the L1C image database (default: the work folder)")
+    parser.add_argument("--res_database_dir", default=None,
+                        help="folder of the result database (default: the work folder)")
+    parser.add_argument("--processing_centre", type=_centre, default=None,
+                        help="processing centre, 4 characters ^[A-Z_]{4}$, e.g. SGS_")
+    parser.add_argument("--archiving_centre", type=_centre, default=None,
+                        help="archiving centre, 4 characters ^[A-Z_]{4}$")
+    parser.add_argument("--processing_baseline", type=_baseline, default=None,
+                        help="processing baseline dd.dd of the output (overrides L2A_PB_GIPP.xml)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--raw", action="store_true", help="write images as ENVI raw files instead of JPEG 2000")
+    fmt.add_argument("--tif", action="store_true", help="write images as GeoTIFF instead of JPEG 2000")
+    parser.add_argument("--sc_only", action="store_true", help="scene classification only (20 m or 60 m)")
+    parser.add_argument("--sc_classic", action="store_true",
+                        help="classic scene classification (Sen2Cor 2.9 behaviour) instead of the evolution mode")
+    parser.add_argument("--sc_cog", action="store_true", help="write the SCL as a Cloud-Optimized GeoTIFF")
+    parser.add_argument("--cr_only", action="store_true",
+                        help="create the empty L2A product tree and metadata only, no processing")
+    parser.add_argument("--debug", action="store_true", help="log level DEBUG")
+    for name, what in (("GIP_L2A", "L2A_GIPP.xml"), ("GIP_L2A_SC", "L2A_CAL_SC_GIPP.xml"),
+                       ("GIP_L2A_AC", "L2A_CAL_AC_GIPP.xml"), ("GIP_L2A_PB", "L2A_PB_GIPP.xml")):
+        parser.add_argument(f"--{name}", default=None,
+                            help=f"alternative {what}: a path, or a file name in $SEN2COR_HOME/cfg")
+    parser.add_argument("--version", action="version",
+                        version=f"{PROG} {PLUGIN_VERSION} (Sen2Cor {SEN2COR_VERSION} compatible)")
+    from .config import cli_overrides
+
+    cli_overrides.add_override_arguments(parser)
+    return parser
+
+
+def _validate_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Cross-option rules of Sen2Cor's argument handling."""
+    if args.mode is None:
+        if not args.input_dir:
+            parser.error("input_dir is required in toolbox mode (no --mode given)")
+    elif args.mode == "generate_datastrip":
+        missing = [o for o in ("datastrip", "processing_centre", "archiving_centre", "work_dir", "output_dir")
+                   if getattr(args, o) is None]
+        if missing:
+            parser.error("--mode generate_datastrip requires " + ", ".join("--" + m for m in missing))
+    elif args.mode == "process_tile":
+        missing = [o for o in ("datastrip", "tile", "work_dir", "output_dir") if getattr(args, o) is None]
+        if missing:
+            parser.error("--mode process_tile requires " + ", ".join("--" + m for m in missing))
+    if args.cr_only and args.sc_only:
+        parser.error("--cr_only and --sc_only exclude each other")
+    if args.sc_only and args.resolution == 10:
+        parser.error("--sc_only runs at 20 m or 60 m only (scene classification is never computed at 10 m)")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _validate_combinations(parser, args)
+    return args
+
+
+def _setup_logging(debug: bool, level_name: str = "INFO") -> None:
+    level = logging.DEBUG if debug else getattr(logging, level_name, logging.INFO)
+    root = logging.getLogger("sen2cor_qgis")
+    root.setLevel(level)
+    if not any(getattr(h, "_l2a_console", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler._l2a_console = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    for h in root.handlers:
+        h.setLevel(level)
+
+
+def _progress(percent: float, message: str) -> None:
+    print(f"Progress[%]: {percent:6.2f} : {message}", flush=True)
+
+
+def default_output_dir(input_path: str) -> Path:
+    """Sen2Cor's default: the folder that holds the input product."""
+    p = Path(input_path).absolute()
+    if p.name.upper() == "MTD_MSIL1C.XML":
+        p = p.parent
+    return p.parent
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Execute one L2A_Process invocation; returns the L2A product path."""
+    from .config import cli_overrides
+    from .config.loader import load_config
+    from .product.l1c_reader import read_l1c
+    from .product.l2a_tree import create_l2a_tree
+
+    if args.mode is not None:
+        raise NotImplementedYetError(
+            f"--mode {args.mode} (PDGS datastrip/tile processing) is not implemented yet")
+    config = load_config(
+        gip_l2a=args.GIP_L2A, gip_sc=args.GIP_L2A_SC, gip_ac=args.GIP_L2A_AC, gip_pb=args.GIP_L2A_PB,
+        overrides=cli_overrides.overrides_from_args(args),
+    )
+    _setup_logging(args.debug, config.log_level)
+    if not args.cr_only:
+        what = "scene classification (--sc_only)" if args.sc_only else "L2A processing (scene classification and atmospheric correction)"
+        raise NotImplementedYetError(f"{what} is not implemented yet; use --cr_only to create the product tree")
+    _progress(0.0, "reading the Level-1C product")
+    product = read_l1c(args.input_dir)
+    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir(args.input_dir)
+    baseline = args.processing_baseline or config.baseline_version
+    for folder in (args.work_dir, args.img_database_dir, args.res_database_dir):
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+    _progress(10.0, "creating the Level-2A product tree")
+    output_format = "RAW" if args.raw else "TIF" if args.tif else "JP2"
+    l2a = create_l2a_tree(
+        product, output_dir, baseline=baseline, product_doi=config.product_doi,
+        processing_centre=args.processing_centre, archiving_centre=args.archiving_centre,
+        output_format=output_format,
+    )
+    return l2a
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Console entry point; returns the exit status."""
+    args = parse_args(argv)
+    _setup_logging(args.debug)
+    started = time.monotonic()
+    try:
+        l2a = run(args)
+    except Sen2CorError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        _progress(100.0, "Application terminated with at least one error.")
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted, nothing was written", file=sys.stderr)
+        return 130
+    log.info("finished in %.1f s", time.monotonic() - started)
+    print(f"L2A product: {l2a}", flush=True)
+    _progress(100.0, "Application terminated successfully.")
     return 0
