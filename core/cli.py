@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help=f"alternative {what}: a path, or a file name in $SEN2COR_HOME/cfg")
     parser.add_argument("--version", action="version",
                         version=f"{PROG} {PLUGIN_VERSION} (Sen2Cor {SEN2COR_VERSION} compatible)")
-    from .config import cli_overrides
+    from .config import cli_args as cli_overrides
 
     cli_overrides.add_override_arguments(parser)
     return parser
@@ -145,7 +145,7 @@ def default_output_dir(input_path: str) -> Path:
 
 def run(args: argparse.Namespace) -> Path:
     """Execute one L2A_Process invocation; returns the L2A product path."""
-    from .config import cli_overrides
+    from .config import cli_args as cli_overrides
     from .config.loader import load_config
     from .product.l1c_reader import read_l1c
     from .product.l2a_tree import create_l2a_tree
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> Path:
     _progress(0.0, "reading the Level-1C product")
     product = read_l1c(args.input_dir)
     output_dir = Path(args.output_dir) if args.output_dir else default_output_dir(args.input_dir)
-    baseline = args.processing_baseline or config.baseline_version
+    baseline = args.processing_baseline or config.pb.baseline_version
     for folder in (args.work_dir, args.img_database_dir, args.res_database_dir):
         if folder:
             os.makedirs(folder, exist_ok=True)
