@@ -8,6 +8,8 @@ that MTD_TL's Pixel_Level_QI list. Contains modified Copernicus Sentinel data [2
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import os
 import re
@@ -285,9 +287,15 @@ def test_invalid_baselines_refused(bad):
         naming.normalise_baseline(bad)
 
 
-def test_boa_offset_decided_by_output_baseline():
-    assert naming.boa_offset_applies("99.99") and naming.boa_offset_applies("04.00")
-    assert not naming.boa_offset_applies("02.11") and not naming.boa_offset_applies("03.99")
+@pytest.mark.parametrize("l1c_offset", [True, False])
+def test_boa_offset_follows_the_l1c_radiometric_offset(tmp_path, l1c, l1c_offset):
+    if not l1c_offset:
+        l1c.bands = {k: dataclasses.replace(b, radio_add_offset=0.0) for k, b in l1c.bands.items()}
+    for baseline in ("02.11", "99.99"):
+        out = l2a_tree.create_l2a_tree(l1c, tmp_path / baseline, baseline=baseline, generation_time=GEN)
+        mtd = _root(out / "MTD_MSIL2A.xml")
+        offsets = findall_local(mtd, ".//BOA_ADD_OFFSET_VALUES_LIST/BOA_ADD_OFFSET")
+        assert len(offsets) == (13 if l1c_offset else 0)
 
 
 def test_names_from_reference_examples():
@@ -367,7 +375,7 @@ def test_processing_baseline_option(tmp_path, l1c, baseline, tag):
     mtd = _root(out / "MTD_MSIL2A.xml")
     assert find_local(mtd, "General_Info/Product_Info/PROCESSING_BASELINE").text == naming.normalise_baseline(baseline)
     has_offset = find_local(mtd, "General_Info/Product_Image_Characteristics/BOA_ADD_OFFSET_VALUES_LIST") is not None
-    assert has_offset == (baseline != "02.11")
+    assert has_offset  # the 05.09 L1C carries RADIO_ADD_OFFSET, whatever the output baseline
     tile_id = find_local(_root(_granule_dir(out) / "MTD_TL.xml"), "General_Info/TILE_ID").text
     assert tile_id.endswith("_N" + naming.normalise_baseline(baseline))
 
@@ -555,10 +563,11 @@ def test_centres_default_and_override(tmp_path, l1c):
 def test_mtd_from_older_l1c_baselines(tmp_path, l1c, real_metadata_dir, fixture, baseline):
     """02.05/02.06 metadata: no offset list, *_FLAG quality checks, bare GRI_FILENAME."""
     l1c.mtd_xml = (real_metadata_dir / fixture).read_bytes()
+    l1c.bands = {k: dataclasses.replace(b, radio_add_offset=0.0) for k, b in l1c.bands.items()}
     out = l2a_tree.create_l2a_tree(l1c, tmp_path / "out", generation_time=GEN, baseline=baseline)
     root = _root(out / "MTD_MSIL2A.xml")
     present = _paths(root)
-    expected = [p for p in MTD_ELEMENTS if not (p.endswith("BOA_ADD_OFFSET_VALUES_LIST") and baseline == "02.11")
+    expected = [p for p in MTD_ELEMENTS if not p.endswith("BOA_ADD_OFFSET_VALUES_LIST")
                 and not (p.endswith("PHYSICAL_GAINS") or p.endswith("REFERENCE_BAND"))]
     positions = [present.index(p) for p in expected]
     assert positions == sorted(positions)

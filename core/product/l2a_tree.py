@@ -55,8 +55,8 @@ def create_l2a_tree(product: L1CProduct, output_dir: Union[str, Path], *, baseli
     baseline: output processing baseline 'dd.dd' (N9999 for Sen2Cor's default 99.99).
     processing_centre / archiving_centre: 4 characters; default the L1C datastrip's centre and the
     L1C archiving centre. resolutions: those whose layers MTD_MSIL2A lists (§9.3).
-    boa_offset: write BOA_ADD_OFFSET (default: decided by the output baseline, see
-    naming.boa_offset_applies). populate: called with (temporary product folder, names) after the
+    boa_offset: write BOA_ADD_OFFSET (default: exactly when the L1C carries RADIO_ADD_OFFSET, the
+    robust rule of SEN2COR_REFERENCE §6.10; the reflectance encoder follows the same flag). populate: called with (temporary product folder, names) after the
     tree is written and before the manifest and the final rename.
     Raises ProductError if the product exists already, ConfigError for invalid settings.
     """
@@ -104,7 +104,7 @@ def make_settings(product: L1CProduct, *, baseline: str, product_doi: str,
         product_doi=product_doi, psd=psd_major(psd_version),
         resolutions=res, dem_resolutions=check_resolutions(dem_resolutions, "dem_resolutions"),
         dem_type=dem_type, aux_references=aux, gipps=gipp_entries(gipp_files, normalised),
-        boa_offset=naming.boa_offset_applies(normalised) if boa_offset is None else bool(boa_offset),
+        boa_offset=product.has_radiometric_offset if boa_offset is None else bool(boa_offset),
     )
 
 

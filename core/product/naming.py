@@ -66,15 +66,6 @@ def baseline_dotted(baseline: Union[str, float]) -> str:
     return "N" + normalise_baseline(baseline)
 
 
-def boa_offset_applies(baseline: Union[str, float]) -> bool:
-    """True when an L2A product of this output baseline carries BOA_ADD_OFFSET (baseline >= 04.00).
-
-    The one place that decides it: the MTD writer lists the offsets and the reflectance encoder must
-    add them exactly when this returns True (99.99, Sen2Cor's default, counts as >= 04.00).
-    """
-    return float(normalise_baseline(baseline)) >= 4.0
-
-
 def compact_time(moment: datetime) -> str:
     """'YYYYMMDDTHHMMSS' (UTC) as used in product, datastrip and file names."""
     if moment.tzinfo is not None:
