@@ -112,6 +112,9 @@ class AuxiliaryData:
     pressure_hpa: Optional[np.ndarray] = None         # mean sea-level pressure, hPa
     ozone_du: Optional[np.ndarray] = None             # total column ozone, Dobson units
     aod550: Optional[np.ndarray] = None               # CAMS total aerosol optical depth at 550 nm
+    ecmwft_geotransform: Optional[Tuple[float, ...]] = None   # GDAL geotransform of the ECMWF grid
+    camsfo_geotransform: Optional[Tuple[float, ...]] = None   # GDAL geotransform of the CAMS grid
+    errors: Tuple[str, ...] = ()                      # one line per AUX file that could not be read
 
     @staticmethod
     def _mean(values: Optional[np.ndarray]) -> Optional[float]:
@@ -210,3 +213,21 @@ class L1CProduct:
     @property
     def baseline_number(self) -> float:
         return float(self.processing_baseline)
+
+    # -- lazy band access (core.product.bands); nothing is read before these are called --------
+    def band_size(self, band: str) -> Tuple[int, int]:
+        """(nrows, ncols) of a band's native grid, from the tile metadata."""
+        return self.granule.geocoding.sizes[self.bands[band_name(band_id(band))].resolution]
+
+    def band_reader(self, band: str):
+        """A `bands.BandReader` for a band: lazy, windowed, checked against the metadata."""
+        from .bands import BandReader
+        return BandReader.from_product(self, band)
+
+    def read_band(self, band: str, window: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
+        """Digital numbers (uint16) of a window (row, col, nrows, ncols) of a band's native grid."""
+        return self.band_reader(band).read_dn(window)
+
+    def read_toa(self, band: str, window: Optional[Tuple[int, int, int, int]] = None):
+        """`bands.ToaBlock` (reflectance float32 with NaN at NODATA, nodata and saturated masks)."""
+        return self.band_reader(band).read_toa(window)
