@@ -118,15 +118,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Logs to whatever `sys.stderr` is at the time of the record (it may be replaced)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def _setup_logging(debug: bool, level_name: str = "INFO") -> None:
     level = logging.DEBUG if debug else getattr(logging, level_name, logging.INFO)
     root = logging.getLogger("sen2cor_qgis")
     root.setLevel(level)
-    if not any(getattr(h, "_l2a_console", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        handler._l2a_console = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+    if not any(isinstance(h, _ConsoleHandler) for h in root.handlers):
+        root.addHandler(_ConsoleHandler())
     for h in root.handlers:
         h.setLevel(level)
 
