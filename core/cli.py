@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 import time
@@ -148,47 +147,33 @@ def _progress(percent: float, message: str) -> None:
     print(f"Progress[%]: {percent:6.2f} : {message}", flush=True)
 
 
-def default_output_dir(input_path: str) -> Path:
-    """Sen2Cor's default: the folder that holds the input product."""
-    p = Path(input_path).absolute()
-    if p.name.upper() == "MTD_MSIL1C.XML":
-        p = p.parent
-    return p.parent
+def options_from_args(args: argparse.Namespace):
+    """The engine's ProcessingOptions for parsed command-line arguments."""
+    from .config import cli_args
+    from .pipeline import ProcessingOptions
+
+    return ProcessingOptions(
+        output_dir=args.output_dir, resolution=args.resolution, work_dir=args.work_dir,
+        img_database_dir=args.img_database_dir, res_database_dir=args.res_database_dir,
+        processing_centre=args.processing_centre, archiving_centre=args.archiving_centre,
+        processing_baseline=args.processing_baseline,
+        output_format="RAW" if args.raw else "TIF" if args.tif else "JP2",
+        sc_only=args.sc_only, sc_classic=args.sc_classic, sc_cog=args.sc_cog, cr_only=args.cr_only,
+        debug=args.debug, gip_l2a=args.GIP_L2A, gip_sc=args.GIP_L2A_SC, gip_ac=args.GIP_L2A_AC,
+        gip_pb=args.GIP_L2A_PB, overrides=cli_args.overrides_from_args(args),
+    )
 
 
 def run(args: argparse.Namespace) -> Path:
     """Execute one L2A_Process invocation; returns the L2A product path."""
-    from .config import cli_args as cli_overrides
-    from .config.loader import load_config
-    from .product.l1c_reader import read_l1c
-    from .product.l2a_tree import create_l2a_tree
+    from .pipeline import process_product
 
     if args.mode is not None:
         raise NotImplementedYetError(
             f"--mode {args.mode} (PDGS datastrip/tile processing) is not implemented yet")
-    config = load_config(
-        gip_l2a=args.GIP_L2A, gip_sc=args.GIP_L2A_SC, gip_ac=args.GIP_L2A_AC, gip_pb=args.GIP_L2A_PB,
-        overrides=cli_overrides.overrides_from_args(args),
-    )
-    _setup_logging(args.debug, config.log_level)
-    if not args.cr_only:
-        what = "scene classification (--sc_only)" if args.sc_only else "L2A processing (scene classification and atmospheric correction)"
-        raise NotImplementedYetError(f"{what} is not implemented yet; use --cr_only to create the product tree")
-    _progress(0.0, "reading the Level-1C product")
-    product = read_l1c(args.input_dir)
-    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir(args.input_dir)
-    baseline = args.processing_baseline or config.pb.baseline_version
-    for folder in (args.work_dir, args.img_database_dir, args.res_database_dir):
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-    _progress(10.0, "creating the Level-2A product tree")
-    output_format = "RAW" if args.raw else "TIF" if args.tif else "JP2"
-    l2a = create_l2a_tree(
-        product, output_dir, baseline=baseline, product_doi=config.product_doi,
-        processing_centre=args.processing_centre, archiving_centre=args.archiving_centre,
-        output_format=output_format,
-    )
-    return l2a
+    result = process_product(args.input_dir, options_from_args(args),
+                             progress=lambda fraction, message: _progress(100.0 * fraction, message))
+    return result.product_path
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -202,7 +187,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         _progress(100.0, "Application terminated with at least one error.")
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the product folder is removed by the atomic writer
         print(f"{PROG}: interrupted, nothing was written", file=sys.stderr)
         return 130
     log.info("finished in %.1f s", time.monotonic() - started)
