@@ -20,6 +20,7 @@ from .errors import CancelledError, NotImplementedYetError
 
 ProgressCallback = Callable[[float, str], None]
 OUTPUT_FORMATS = ("JP2", "TIF", "RAW")
+DEFAULT_TOOLBOX_BASELINE = "99.99"
 
 
 @dataclass
@@ -72,6 +73,16 @@ def default_output_dir(input_path: Union[str, Path]) -> Path:
     return p.parent
 
 
+def output_baseline(options: ProcessingOptions, config: Any) -> str:
+    """Baseline of the output product name: --processing_baseline, else a PB GIPP the user named
+    with --GIP_L2A_PB, else 99.99 (N9999), the standalone toolbox default users know."""
+    if options.processing_baseline:
+        return options.processing_baseline
+    if options.gip_pb:
+        return config.pb.baseline_version
+    return DEFAULT_TOOLBOX_BASELINE
+
+
 def _checker(progress: Optional[ProgressCallback], cancel: Any, log: logging.Logger):
     def step(fraction: float, message: str) -> None:
         if cancel is not None and cancel.is_set():
@@ -112,7 +123,7 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
             os.makedirs(folder, exist_ok=True)
     step(0.1, "creating the Level-2A product tree")
     l2a = create_l2a_tree(
-        product, output_dir, baseline=options.processing_baseline or config.pb.baseline_version,
+        product, output_dir, baseline=output_baseline(options, config),
         product_doi=config.product_doi, processing_centre=options.processing_centre,
         archiving_centre=options.archiving_centre, output_format=options.output_format,
     )

@@ -109,7 +109,7 @@ def test_cr_only_creates_the_l2a_tree(products, variant, tmp_path, home, capsys)
     (l2a,) = [p for p in out.iterdir()]
     assert L2A_NAME.match(l2a.name), l2a.name
     assert f"L2A product: {l2a}" in stdout
-    assert l2a.name.split("_")[3] == "N0211"  # baseline of the shipped 2.11 PB GIPP
+    assert l2a.name.split("_")[3] == "N9999"  # toolbox default without --processing_baseline / --GIP_L2A_PB
     assert l2a.name.startswith(variant.split("-")[1] + "_MSIL2A_")
     granule = next((l2a / "GRANULE").iterdir())
     for sub in ("IMG_DATA/R10m", "IMG_DATA/R20m", "IMG_DATA/R60m", "QI_DATA", "AUX_DATA"):
@@ -133,6 +133,18 @@ def test_default_output_dir_is_the_input_parent(products, tmp_path, home):
     assert cli.main([str(safe / "MTD_MSIL1C.xml"), "--cr_only", "--processing_baseline", "05.10"]) == 0
     made = [p for p in tmp_path.iterdir() if "_MSIL2A_" in p.name]
     assert len(made) == 1 and "_N0510_" in made[0].name
+
+
+def test_output_baseline_from_option_or_pb_gipp(products, tmp_path, home):
+    from sen2cor_qgis.core.config import default_gipp_path
+
+    safe = str(products["05.09-S2B"])
+    assert cli.main([safe, "--cr_only", "--output_dir", str(tmp_path / "a"), "--GIP_L2A_PB",
+                     str(default_gipp_path("PB"))]) == 0
+    assert "_N0211_" in next((tmp_path / "a").iterdir()).name  # Baseline_Version of the 2.11 PB GIPP
+    assert cli.main([safe, "--cr_only", "--output_dir", str(tmp_path / "b"), "--GIP_L2A_PB",
+                     str(default_gipp_path("PB")), "--processing_baseline", "05.11"]) == 0
+    assert "_N0511_" in next((tmp_path / "b").iterdir()).name  # the option wins over the GIPP
 
 
 def test_existing_product_is_refused_and_untouched(products, tmp_path, home, capsys):
