@@ -82,6 +82,24 @@ def test_reader_reads_generated_products_exactly(products, variant):
     assert str(product.granule.geocoding.epsg) in ds.GetProjection() or ds.GetSpatialRef().GetAuthorityCode(None) == str(product.granule.geocoding.epsg)
 
 
+@pytest.mark.parametrize("variant", ["05.09-S2B", "02.07-S2A"])
+def test_reader_reads_the_generated_atmosphere(products, variant):
+    import json
+
+    from sen2cor_qgis.tools.sample_product.generator import truth_dir_for
+
+    safe = products[variant]
+    truth = json.loads((truth_dir_for(safe) / "truth.json").read_text())["atmosphere"]
+    aux = read_l1c(safe).granule.auxiliary
+    assert aux.mean_water_vapour_cm == pytest.approx(truth["water_vapour_g_cm2"], abs=1e-3)
+    assert aux.mean_ozone_du == pytest.approx(truth["ozone_du"], abs=0.5)
+    assert float(np.nanmean(aux.pressure_hpa)) == pytest.approx(truth["sea_level_pressure_pa"] / 100, abs=0.1)
+    if float(variant.split("-")[0]) >= 4.0:
+        assert aux.mean_aod550 == pytest.approx(truth["aot550"], abs=1e-3)  # AUX_CAMSFO from 04.00
+    else:
+        assert aux.aod550 is None
+
+
 def test_reader_accepts_zip_and_mtd_path(products, tmp_path):
     safe = products["05.09-S2B"]
     archive = tmp_path / (safe.name[:-5] + ".zip")
@@ -160,7 +178,7 @@ def test_existing_product_is_refused_and_untouched(products, tmp_path, home, cap
 
     product = read_l1c(safe)
     with pytest.raises(Exception) as err:
-        l2a_tree.create_l2a_tree(product, out, baseline="02.11",
+        l2a_tree.create_l2a_tree(product, out, baseline="99.99",
                                  generation_time=_generation_time(l2a.name))
     assert "exists" in str(err.value)
     assert marker.read_text() == "mine"

@@ -34,6 +34,7 @@ _ECMWF_ELEMENTS = {
 }
 _ECMWF_PARAMS = {(128, 137): _WATER_VAPOUR, (128, 151): _PRESSURE, (128, 206): _OZONE}
 _AOD550_PARAM = (210, 207)
+_TOTAL_AEROSOL = 62000  # GRIB2 code table 4.233: total aerosol
 _GRIB1_LOCAL = re.compile(r"var(\d+) of table (\d+)", re.IGNORECASE)
 _GRIB2_LOCAL = re.compile(r"prodType 192, cat (\d+), subcat (\d+)", re.IGNORECASE)
 _AOD550_TEXT = re.compile(r"aod550|total aerosol optical depth at 550 ?nm", re.IGNORECASE)
@@ -49,6 +50,20 @@ class GribField:
     unit: str
     values: np.ndarray
     geotransform: Tuple[float, ...]
+    product_template: Optional[int] = None           # GRIB2 product definition template number
+    template_values: Tuple[int, ...] = ()            # its assembled values (GDAL metadata)
+
+    @property
+    def aerosol_wavelength_nm(self) -> Optional[float]:
+        """Wavelength of a GRIB2 aerosol optical property field (template 4.48), else None.
+
+        Template 4.48 values: category, number, aerosol type, size interval (type, 2 x scale/value),
+        wavelength interval type, scale factor and scaled value of the first wavelength (m).
+        """
+        v = self.template_values
+        if self.product_template != 48 or len(v) < 11:
+            return None
+        return v[10] * 10.0 ** (-v[9]) * 1e9
 
     @property
     def local_parameter(self) -> Optional[Tuple[int, int]]:
@@ -60,6 +75,20 @@ class GribField:
         if m:
             return int(m.group(1)), int(m.group(2))
         return None
+
+
+def _int_or_none(text: Optional[str]) -> Optional[int]:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _ints(text: str) -> Tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split())
+    except ValueError:
+        return ()
 
 
 def read_grib_fields(path: str) -> List[GribField]:
@@ -77,7 +106,9 @@ def read_grib_fields(path: str) -> List[GribField]:
         if nodata is not None:
             values[values == nodata] = np.nan
         fields.append(GribField(index, metadata.get("GRIB_ELEMENT", ""), metadata.get("GRIB_COMMENT", ""),
-                                metadata.get("GRIB_UNIT", ""), values, geotransform))
+                                metadata.get("GRIB_UNIT", ""), values, geotransform,
+                                _int_or_none(metadata.get("GRIB_PDS_PDTN")),
+                                _ints(metadata.get("GRIB_PDS_TEMPLATE_ASSEMBLED_VALUES", ""))))
     if not fields:
         raise ProductError("GRIB file holds no field", path)
     return fields
@@ -157,8 +188,13 @@ def read_ecmwft(path: str) -> EcmwfFields:
 
 
 def identify_aod550(fields: Sequence[GribField]) -> Optional[GribField]:
-    """The CAMS total aerosol optical depth at 550 nm (by name or ECMWF code 210207)."""
+    """The CAMS total aerosol optical depth at 550 nm: by name, ECMWF GRIB1 code 210207, or a GRIB2
+    aerosol optical thickness field (AOTK, template 4.48) of total aerosol (62000) at 550 nm."""
     for field in fields:
+        wavelength = field.aerosol_wavelength_nm
+        if wavelength is not None and field.element.upper() == "AOTK" and abs(wavelength - 550.0) < 0.5 \
+                and field.template_values[2] == _TOTAL_AEROSOL:
+            return field
         if _AOD550_TEXT.search(field.element) or _AOD550_TEXT.search(field.comment):
             return field
         if field.local_parameter == _AOD550_PARAM:
