@@ -1,0 +1,163 @@
+"""Classification inputs from an L1C product at 20 m or 60 m (reference §4.2, §4.4, §4.5).
+
+Bands are brought to the working grid as Sen2Cor does:
+* finer bands (10 -> 20, 10/20 -> 60): block mean of the DN over f x f pixels, + 0.5 and
+  truncation to uint16;
+* coarser bands (60 -> 20): B09 and B10 bilinear, B01 bicubic spline (pixel-centre aligned).
+NO_DATA (reference §4.2: a pixel that is 0 in any band used at the resolution): Sen2Cor's block
+mean is 0 only when all the source pixels are 0, so a working pixel is NO_DATA when all the
+pixels under it are NO_DATA in one of the bands at native or finer resolution (the mean is then
+taken over the valid source pixels only, where Sen2Cor's mean of the zeros would darken partially
+covered edge pixels). Coarser (60 m) bands do not shrink the working footprint: their NO_DATA
+pixels are filled from the nearest valid pixel before interpolation (at 20 m a 60 m band's edge
+pixel may cover 20 m pixels that are valid in the 20 m bands). SATURATED: any saturated (65535)
+source pixel.
+
+The DN arrays (uint16) are kept in memory - 2 bytes per pixel and band - and converted to
+reflectance strip by strip by `bands.ArraySource`. This module reads whole bands (strips of 10 m
+rows for the 10 m bands); a tiled pipeline can serve windows through its own `BandSource`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from ..product.masks import find_mask, read_mask
+from ..product.model import NATIVE_RESOLUTION, L1CProduct
+from .bands import OPTIONAL_BANDS, REQUIRED_BANDS, ArraySource
+
+log = logging.getLogger(__name__)
+
+# §4.4: bands read at 20 m and 60 m (B08 never used there).
+BANDS_20_60: Tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09",
+                                "B10", "B11", "B12")
+CLASSIFICATION_BANDS: Tuple[str, ...] = REQUIRED_BANDS + OPTIONAL_BANDS
+# §4.5: interpolation order of the upsampled 60 m bands (bilinear for B09/B10, bicubic otherwise).
+UPSAMPLING_ORDER = {"B09": 1, "B10": 1}
+DEFAULT_UPSAMPLING_ORDER = 3
+# L1C MSK_QUALIT layers that make a pixel SATURATED_DEFECTIVE with Handle_L1C_QLT_Mask (inferred).
+DEFECT_LAYERS: Tuple[str, ...] = ("ANC_LOST", "MSI_LOST", "QT_DEFECTIVE_PIXELS", "QT_SATURATED_PIXELS")
+STRIP_ROWS_10M = 1098
+
+
+def _block_reduce_dn(dn: np.ndarray, f: int, nodata_value: int = 0):
+    """(DN block mean over the valid pixels of f x f blocks, + 0.5 truncated; all-NO_DATA)."""
+    h, w = dn.shape
+    blocks = dn.reshape(h // f, f, w // f, f)
+    valid = blocks != nodata_value
+    count = valid.sum(axis=(1, 3))
+    total = np.where(valid, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
+    empty = count == 0
+    mean = np.floor(total / np.maximum(count, 1) + 0.5)
+    mean[empty] = nodata_value
+    return mean.astype(np.uint16), empty
+
+
+def _block_any(mask: np.ndarray, f: int) -> np.ndarray:
+    h, w = mask.shape
+    return mask.reshape(h // f, f, w // f, f).any(axis=(1, 3))
+
+
+def _upsample(values: np.ndarray, f: int, order: int) -> np.ndarray:
+    """Pixel-centre aligned spline zoom by an integer factor (float32 output)."""
+    return ndimage.zoom(values.astype(np.float32), f, order=order, grid_mode=True, mode="nearest",
+                        output=np.float32)
+
+
+def band_dn_at(product: L1CProduct, band: str, resolution: int):
+    """(DN uint16, nodata bool, saturated bool) of a band on the `resolution` grid."""
+    native = NATIVE_RESOLUTION[band]
+    nod_value = product.special_values.get("NODATA", 0)
+    sat_value = product.special_values.get("SATURATED", 65535)
+    if native == resolution:
+        dn = product.read_band(band)
+        return dn, dn == nod_value, dn == sat_value
+    if native < resolution:
+        f = resolution // native
+        nrows, ncols = product.band_size(band)
+        step = max(f, (STRIP_ROWS_10M // f) * f)
+        parts, nods, sats = [], [], []
+        for r0 in range(0, nrows, step):
+            n = min(step, nrows - r0)
+            dn = product.read_band(band, (r0, 0, n, ncols))
+            mean, empty = _block_reduce_dn(dn, f, nod_value)
+            parts.append(mean)
+            nods.append(empty)
+            sats.append(_block_any(dn == sat_value, f))
+        return np.vstack(parts), np.vstack(nods), np.vstack(sats)
+    f = native // resolution
+    dn = product.read_band(band)
+    nod = dn == nod_value
+    sat = dn == sat_value
+    filled = dn
+    if nod.any() and not nod.all():
+        idx = ndimage.distance_transform_edt(nod, return_distances=False, return_indices=True)
+        filled = dn[tuple(idx)]
+    order = UPSAMPLING_ORDER.get(band, DEFAULT_UPSAMPLING_ORDER)
+    up = np.clip(np.floor(_upsample(filled, f, order) + 0.5), 1, 65534).astype(np.uint16)
+    rep = lambda m: np.repeat(np.repeat(m, f, axis=0), f, axis=1)  # noqa: E731
+    nod_up = rep(nod) if nod.all() else np.zeros(up.shape, dtype=bool)
+    return up, nod_up, rep(sat)
+
+
+def quality_defects(product: L1CProduct, resolution: int,
+                    bands=BANDS_20_60) -> Optional[np.ndarray]:
+    """Defective/lost/saturated pixels of the raster MSK_QUALIT masks (baseline >= 04.00) on the
+    working grid, any band; None when the product has no raster quality masks."""
+    out = None
+    for band in bands:
+        mask = find_mask(product.granule, "MSK_QUALIT", band)
+        if mask is None or not mask.raster:
+            continue
+        bad = None
+        for layer in DEFECT_LAYERS:
+            data = read_mask(mask, layer) != 0
+            bad = data if bad is None else (bad | data)
+        native = NATIVE_RESOLUTION[band]
+        if native < resolution:
+            bad = _block_any(bad, resolution // native)
+        elif native > resolution:
+            f = native // resolution
+            bad = np.repeat(np.repeat(bad, f, axis=0), f, axis=1)
+        out = bad if out is None else (out | bad)
+    return out
+
+
+def product_source(product: L1CProduct, resolution: int):
+    """(ArraySource of the classification bands as DN, nodata, saturated) on the working grid."""
+    if resolution not in (20, 60):
+        raise ValueError("scene classification runs at 20 m or 60 m")
+    arrays: Dict[str, np.ndarray] = {}
+    nodata = saturated = None
+    for band in BANDS_20_60:
+        if band not in product.granule.image_files:
+            continue
+        dn, nod, sat = band_dn_at(product, band, resolution)
+        nodata = nod if nodata is None else (nodata | nod)
+        saturated = sat if saturated is None else (saturated | sat)
+        if band in CLASSIFICATION_BANDS:
+            arrays[band] = dn
+    offsets = {b: product.bands[b].radio_add_offset for b in arrays}
+    source = ArraySource(arrays, offset=offsets, quantification=product.quantification_value,
+                         nodata_dn=product.special_values.get("NODATA", 0))
+    return source, nodata, saturated
+
+
+def classify_product(product: L1CProduct, resolution: int = 20, *, config: Any = None,
+                     mode: str = "evolution", **kwargs):
+    """Classify an L1C product read by `read_l1c` at 20 or 60 m with the product's mean sun
+    angles; `kwargs` go to `classify_source` (dem, esacci_*, snow_climatology, ...)."""
+    from .classify import classify_source
+    source, nodata, saturated = product_source(product, resolution)
+    handle = kwargs.pop("handle_l1c_qlt_mask", None)
+    if handle is None:
+        handle = bool(getattr(config, "handle_l1c_qlt_mask", False)) if config is not None else False
+    qlt = quality_defects(product, resolution) if handle else None
+    g = product.granule
+    return classify_source(source, nodata, sun_zenith=g.mean_sun_zenith,
+                           sun_azimuth=g.mean_sun_azimuth, resolution=resolution, mode=mode,
+                           config=config, saturated=saturated, l1c_quality_mask=qlt,
+                           handle_l1c_qlt_mask=handle, **kwargs)

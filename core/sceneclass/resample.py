@@ -1,0 +1,66 @@
+"""Deriving the 10 m and 60 m classification products (reference §4.5, §5.6) and the
+`Median_Filter` option (§2.1, §5.1 step 13).
+
+* 10 m SCL: nearest-neighbour upsampling of the 20 m SCL (each 20 m pixel -> 2 x 2).
+* 60 m SCL from a 20 m run: 3 x 3 median filter of the 20 m SCL, then nearest-neighbour
+  decimation: the 60 m pixel takes the 20 m pixel at its centre (index 3 i + 1).
+* 60 m probabilities from a 20 m run: 3 x 3 block mean, + 0.5 and truncation.
+Sizes that are not multiples of the factor are handled with partial edge blocks.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .codes import ClassCodes
+from .morphology import median3
+
+
+def upsample_nearest(values: np.ndarray, factor: int) -> np.ndarray:
+    """Each pixel repeated factor x factor."""
+    return np.repeat(np.repeat(values, factor, axis=0), factor, axis=1)
+
+
+def scl_20_to_10(scl20: np.ndarray) -> np.ndarray:
+    return upsample_nearest(scl20, 2)
+
+
+def _centre_indices(n: int, factor: int) -> np.ndarray:
+    m = -(-n // factor)
+    return np.minimum(np.arange(m) * factor + factor // 2, n - 1)
+
+
+def scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
+    """3 x 3 median, then the centre pixel of each 3 x 3 block."""
+    med = median3(scl20)
+    return med[np.ix_(_centre_indices(scl20.shape[0], 3), _centre_indices(scl20.shape[1], 3))]
+
+
+def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over factor x factor blocks (float64 accumulation per block row, float32 out)."""
+    n, m = values.shape
+    bn, bm = -(-n // factor), -(-m // factor)
+    sums = np.add.reduceat(np.add.reduceat(values.astype(np.float32), np.arange(0, n, factor), axis=0),
+                           np.arange(0, m, factor), axis=1)
+    rows = np.minimum(factor, n - np.arange(bn) * factor)
+    cols = np.minimum(factor, m - np.arange(bm) * factor)
+    return (sums / np.outer(rows, cols)).astype(np.float32)
+
+
+def probability_20_to_60(prob20: np.ndarray) -> np.ndarray:
+    """uint8 percentages: 3 x 3 block mean + 0.5, truncated."""
+    return np.clip(np.floor(block_mean(prob20, 3) + 0.5), 0, 255).astype(np.uint8)
+
+
+def median_filter_scl(scl: np.ndarray, size: int, codes: ClassCodes) -> np.ndarray:
+    """`Median_Filter` = size > 1: median of the SCL over size x size. NO_DATA pixels stay
+    NO_DATA and a data pixel never becomes NO_DATA (it keeps its class where the window median
+    is NO_DATA)."""
+    if size is None or size <= 1:
+        return scl
+    med = ndimage.median_filter(scl, size=int(size))
+    nodata = scl == codes.NO_DATA
+    lost = (med == codes.NO_DATA) & ~nodata
+    med[lost] = scl[lost]
+    med[nodata] = codes.NO_DATA
+    return med
