@@ -165,16 +165,10 @@ def _quality_checks(parent):
     _el(qcc, "Failed_Inspections")
 
 
-def _radiometry(parent, bands: List[BandInfo], u: float, with_offset: bool, reference_band: bool):
-    """Special values ... PHYSICAL_GAINS, common to MTD_MSIL1C (Product_Image_Characteristics)."""
-    for text, index in (("NODATA", 0), ("SATURATED", 65535)):
-        sv = _el(parent, "Special_Values")
-        _el(sv, "SPECIAL_VALUE_TEXT", text)
-        _el(sv, "SPECIAL_VALUE_INDEX", index)
-    order = _el(parent, "Image_Display_Order")
-    _el(order, "RED_CHANNEL", 3)
-    _el(order, "GREEN_CHANNEL", 2)
-    _el(order, "BLUE_CHANNEL", 1)
+def _quantification_and_spectra(parent, bands: List[BandInfo], u: float, with_offset: bool,
+                                with_response: bool) -> None:
+    """QUANTIFICATION_VALUE, offsets, U, E0 and spectral information: the same elements in
+    MTD_MSIL1C.xml (with the responses) and MTD_DS.xml Radiometric_Info (without)."""
     _el(parent, "QUANTIFICATION_VALUE", 10000, unit="none")
     if with_offset:
         offsets = _el(parent, "Radiometric_Offset_List")
@@ -193,9 +187,23 @@ def _radiometry(parent, bands: List[BandInfo], u: float, with_offset: bool, refe
         _el(wl, "MIN", b.first_nm, unit="nm")
         _el(wl, "MAX", b.last_nm, unit="nm")
         _el(wl, "CENTRAL", f"{b.central_nm:g}", unit="nm")
-        sr = _el(si, "Spectral_Response")
-        _el(sr, "STEP", 1, unit="nm")
-        _el(sr, "VALUES", " ".join(_fmt(v) for v in b.response))
+        if with_response:
+            sr = _el(si, "Spectral_Response")
+            _el(sr, "STEP", 1, unit="nm")
+            _el(sr, "VALUES", " ".join(_fmt(v) for v in b.response))
+
+
+def _radiometry(parent, bands: List[BandInfo], u: float, with_offset: bool, reference_band: bool):
+    """Special values ... PHYSICAL_GAINS, common to MTD_MSIL1C (Product_Image_Characteristics)."""
+    for text, index in (("NODATA", 0), ("SATURATED", 65535)):
+        sv = _el(parent, "Special_Values")
+        _el(sv, "SPECIAL_VALUE_TEXT", text)
+        _el(sv, "SPECIAL_VALUE_INDEX", index)
+    order = _el(parent, "Image_Display_Order")
+    _el(order, "RED_CHANNEL", 3)
+    _el(order, "GREEN_CHANNEL", 2)
+    _el(order, "BLUE_CHANNEL", 1)
+    _quantification_and_spectra(parent, bands, u, with_offset, with_response=True)
     for i, gain in enumerate(PHYSICAL_GAINS):
         _el(parent, "PHYSICAL_GAINS", f"{gain:.8f}", bandId=i)
     if reference_band:
@@ -372,24 +380,7 @@ def write_datastrip_metadata(path: Path, nm: Naming, bands: List[BandInfo], u: f
     sg = _el(idi, "Sensor_Configuration")
     _el(sg, "Acquisition_Configuration")
     ri = _el(idi, "Radiometric_Info", metadataLevel="Standard")
-    _el(ri, "QUANTIFICATION_VALUE", 10000, unit="none")
-    if nm.has_offset:
-        offsets = _el(ri, "Radiometric_Offset_List")
-        for i, b in enumerate(bands):
-            _el(offsets, "RADIO_ADD_OFFSET", b.offset, band_id=i)
-    conv = _el(ri, "Reflectance_Conversion")
-    _el(conv, "U", repr(float(u)))
-    sil = _el(conv, "Solar_Irradiance_List")
-    for i, b in enumerate(bands):
-        _el(sil, "SOLAR_IRRADIANCE", f"{b.solar_irradiance:g}", bandId=i, unit="W/m²/µm")
-    spl = _el(ri, "Spectral_Information_List")
-    for i, b in enumerate(bands):
-        si = _el(spl, "Spectral_Information", bandId=i, physicalBand="B" + b.name[1:].lstrip("0"))
-        _el(si, "RESOLUTION", NATIVE[b.name])
-        wl = _el(si, "Wavelength")
-        _el(wl, "MIN", b.first_nm, unit="nm")
-        _el(wl, "MAX", b.last_nm, unit="nm")
-        _el(wl, "CENTRAL", f"{b.central_nm:g}", unit="nm")
+    _quantification_and_spectra(ri, bands, u, nm.has_offset, with_response=False)
     gh = _el(idi, "Geometric_Info")
     _el(gh, "RGM", "COMPUTED")
     qii = _n1(root, "Quality_Indicators_Info")
