@@ -13,6 +13,7 @@ APT_PACKAGES=(
   qgis python3-qgis qgis-providers gdal-bin python3-gdal
   python3-numpy python3-scipy python3-lxml python3-tables python3-glymur libopenjp2-7
   xvfb xauth libgfortran5
+  qttools5-dev-tools pyqt5-dev-tools
 )
 
 log() { printf '[dev] %s\n' "$*" >&2; }

@@ -1,0 +1,109 @@
+"""Provider settings (Settings > Options > Processing > Providers > Sentinel-2 L2A).
+
+Registered when the provider loads and removed when it unloads, as QGIS's own providers do.
+They are the user's standing defaults, between the GIPP file and the dialog:
+
+    dialog value (explicit)  >  provider setting (when set)  >  L2A_GIPP.xml
+
+* default DEM folder     -> DEM_Directory, unless the dialog gives one;
+* number of threads      -> Nr_Threads (0: the GIPP decides), unless the dialog gives one;
+* work folder            -> --work_dir, unless the dialog gives one;
+* auxiliary-data folder and memory cap -> handed to the engine where it has the matching
+  ProcessingOptions field (`aux_data_dir`, `memory_limit_mb`); this engine build has neither yet.
+
+Without the Processing plugin (a bare `qgis.core` script) nothing is registered and every setting
+reads as unset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from qgis.PyQt.QtCore import QCoreApplication
+
+GROUP = "Sentinel-2 L2A (Sen2Cor)"
+DEM_FOLDER = "SEN2COR_DEM_FOLDER"
+AUX_FOLDER = "SEN2COR_AUX_FOLDER"
+WORK_FOLDER = "SEN2COR_WORK_FOLDER"
+THREADS = "SEN2COR_THREADS"
+MEMORY_MB = "SEN2COR_MEMORY_MB"
+ALL = (DEM_FOLDER, AUX_FOLDER, WORK_FOLDER, THREADS, MEMORY_MB)
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    dem_folder: str = ""
+    aux_folder: str = ""
+    work_folder: str = ""
+    threads: int = 0          # 0: Nr_Threads of the GIPP file
+    memory_mb: int = 0        # 0: no cap
+
+
+def _config():
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig, Setting
+    except ImportError:
+        return None, None
+    return ProcessingConfig, Setting
+
+
+def register() -> bool:
+    """Add the settings (idempotent) and read their stored values; False without Processing."""
+    config, setting = _config()
+    if config is None:
+        return False
+    translate = QCoreApplication.translate
+    entries = (
+        (DEM_FOLDER, translate("ProviderSettings", "Default DEM folder (used when the dialog "
+                                                   "leaves DEM_Directory unset)"),
+         "", setting.FOLDER),
+        (AUX_FOLDER, translate("ProviderSettings", "Auxiliary-data folder (ESA CCI maps, snow "
+                                                   "climatology)"),
+         "", setting.FOLDER),
+        (WORK_FOLDER, translate("ProviderSettings", "Work folder for temporary databases "
+                                                    "(empty: the engine's default)"),
+         "", setting.FOLDER),
+        (THREADS, translate("ProviderSettings", "Number of threads (0: Nr_Threads of "
+                                                "L2A_GIPP.xml)"),
+         0, setting.INT),
+        (MEMORY_MB, translate("ProviderSettings", "Memory cap in MB (0: no cap)"), 0, setting.INT),
+    )
+    for name, description, default, valuetype in entries:
+        if name not in config.settings:
+            config.addSetting(setting(GROUP, name, description, default, valuetype=valuetype))
+    config.readSettings()
+    return True
+
+
+def unregister() -> None:
+    config, _ = _config()
+    if config is None:
+        return
+    for name in ALL:
+        if name in config.settings:
+            config.removeSetting(name)
+
+
+def _value(config, name: str) -> Optional[Any]:
+    try:
+        return config.getSetting(name)
+    except Exception:  # noqa: BLE001 - a broken stored value must not stop processing
+        return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def read() -> ProviderSettings:
+    """The current values (unset ones empty or 0)."""
+    config, _ = _config()
+    if config is None:
+        return ProviderSettings()
+    text = {name: str(_value(config, name) or "").strip() for name in (DEM_FOLDER, AUX_FOLDER, WORK_FOLDER)}
+    return ProviderSettings(dem_folder=text[DEM_FOLDER], aux_folder=text[AUX_FOLDER],
+                            work_folder=text[WORK_FOLDER], threads=_int(_value(config, THREADS)),
+                            memory_mb=_int(_value(config, MEMORY_MB)))
