@@ -37,3 +37,11 @@ class NotImplementedYetError(Sen2CorError):
 
 class CancelledError(Sen2CorError):
     """Processing was cancelled by the caller; nothing is left behind."""
+
+
+class AuxiliaryDataError(Sen2CorError):
+    """An auxiliary input (DEM, ESA CCI map, CAMS file, snow map) is missing, unreadable or wrong."""
+
+
+class DemError(AuxiliaryDataError):
+    """The DEM for a tile cannot be prepared (no coverage, download failed, corrupt tile)."""
