@@ -49,12 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input_dir", nargs="?", default=None,
                         help="Level-1C product: .SAFE folder, .zip of one, or its MTD_MSIL1C.xml "
                              "(required in toolbox mode)")
-    parser.add_argument("--mode", choices=MODES, default=None,
-                        help="PDGS operation mode; absent: toolbox mode (standalone processing)")
+    add_processing_arguments(parser, pdgs=True)
+    parser.add_argument("--version", action="version",
+                        version=f"{PROG} {PLUGIN_VERSION} (Sen2Cor {SEN2COR_VERSION} compatible)")
+    add_override_arguments(parser)
+    return parser
+
+
+def add_processing_arguments(parser: argparse.ArgumentParser, pdgs: bool = True) -> None:
+    """Sen2Cor's processing options (everything but the input and --version), shared by
+    L2A_Process and L2A_Batch. pdgs=False leaves out the PDGS-only --mode/--datastrip/--tile."""
+    if pdgs:
+        parser.add_argument("--mode", choices=MODES, default=None,
+                            help="PDGS operation mode; absent: toolbox mode (standalone processing)")
     parser.add_argument("--resolution", type=int, choices=(10, 20, 60), default=None,
                         help="target resolution; absent: 20 m then 10 m (plus 60 m when Downsample_20_to_60)")
-    parser.add_argument("--datastrip", default=None, help="datastrip folder (PDGS modes)")
-    parser.add_argument("--tile", default=None, help="tile (granule) folder (process_tile mode)")
+    if pdgs:
+        parser.add_argument("--datastrip", default=None, help="datastrip folder (PDGS modes)")
+        parser.add_argument("--tile", default=None, help="tile (granule) folder (process_tile mode)")
     parser.add_argument("--output_dir", default=None,
                         help="output folder, created if missing (default: the folder holding the input product)")
     parser.add_argument("--work_dir", default=None, help="work folder (created if missing)")
@@ -82,12 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
                        ("GIP_L2A_AC", "L2A_CAL_AC_GIPP.xml"), ("GIP_L2A_PB", "L2A_PB_GIPP.xml")):
         parser.add_argument(f"--{name}", default=None,
                             help=f"alternative {what}: a path, or a file name in $SEN2COR_HOME/cfg")
-    parser.add_argument("--version", action="version",
-                        version=f"{PROG} {PLUGIN_VERSION} (Sen2Cor {SEN2COR_VERSION} compatible)")
+
+
+def add_override_arguments(parser: argparse.ArgumentParser) -> None:
+    """The "L2A_GIPP overrides" flags (one per user parameter of L2A_GIPP.xml); add them last."""
     from .config import cli_args as cli_overrides
 
     cli_overrides.add_override_arguments(parser)
-    return parser
+
+
+def validate_processing_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Cross-option rules that concern processing (shared by L2A_Process and L2A_Batch)."""
+    if args.cr_only and args.sc_only:
+        parser.error("--cr_only and --sc_only exclude each other")
+    if args.sc_only and args.resolution == 10:
+        parser.error("--sc_only runs at 20 m or 60 m only (scene classification is never computed at 10 m)")
 
 
 def _validate_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -104,10 +125,7 @@ def _validate_combinations(parser: argparse.ArgumentParser, args: argparse.Names
         missing = [o for o in ("datastrip", "tile", "work_dir", "output_dir") if getattr(args, o) is None]
         if missing:
             parser.error("--mode process_tile requires " + ", ".join("--" + m for m in missing))
-    if args.cr_only and args.sc_only:
-        parser.error("--cr_only and --sc_only exclude each other")
-    if args.sc_only and args.resolution == 10:
-        parser.error("--sc_only runs at 20 m or 60 m only (scene classification is never computed at 10 m)")
+    validate_processing_arguments(parser, args)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
