@@ -191,8 +191,7 @@ def _generation_time(name: str):
 
 
 @pytest.mark.parametrize("argv_extra, message", [
-    ([], "not implemented yet"),
-    (["--sc_only"], "not implemented yet"),
+    ([], "not implemented yet"),        # --sc_only is implemented: tests/test_sc_only.py
 ])
 def test_processing_not_built_yet_fails_clearly_and_writes_nothing(products, tmp_path, home, capsys,
                                                                     argv_extra, message):

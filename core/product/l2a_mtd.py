@@ -56,6 +56,21 @@ def image_file_entries(names: L2ANames, settings: L2ASettings):
     return entries
 
 
+def update_image_files(mtd_path, entries) -> None:
+    """Replace the Granule's IMAGE_FILE list of an MTD_MSIL2A.xml on disk with `entries` (texts
+    without extension, in order): processing calls it with the files it actually wrote."""
+    from .l2a_xml import parse_file, write_xml
+    root = parse_file(mtd_path)
+    granule = find_local(root, "General_Info/Product_Info/Product_Organisation/Granule_List/Granule")
+    if granule is None:
+        raise ProductError("no Granule in the product metadata", mtd_path)
+    for element in findall_local(granule, "IMAGE_FILE"):
+        granule.remove(element)
+    for entry in entries:
+        sub(granule, "IMAGE_FILE", entry)
+    write_xml(root, mtd_path)
+
+
 def datatake_identifier_for(identifier: str, baseline: str) -> str:
     """Datatake identifier with its trailing '_Ndd.dd' set to the L2A baseline (as the L2A datastrip)."""
     head, sep, _ = identifier.rpartition("_N")

@@ -101,7 +101,9 @@ def l2a_mask_entries(quality_l1c, names: L2ANames, settings: L2ASettings) -> Lis
             if name:
                 entries.append((element.get("bandId"), element.get("type", ""),
                                 f"{qi_dir}/{l2a_mask_name(name)}"))
-    for res in naming.PROBABILITY_MASK_RESOLUTIONS:
+    # Probability masks exist where scene classification results are written (20 m, 60 m), so
+    # only for the resolutions this product holds.
+    for res in [r for r in naming.PROBABILITY_MASK_RESOLUTIONS if r in settings.resolutions]:
         for mask in naming.PROBABILITY_MASKS:
             entries.append((None, mask, names.mask_relpath(mask, res)))
     return entries

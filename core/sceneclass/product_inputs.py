@@ -23,10 +23,11 @@ import logging
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
-from scipy import ndimage
 
 from ..product.masks import find_mask, read_mask
 from ..product.model import NATIVE_RESOLUTION, L1CProduct
+from ..raster.resample import DEFAULT_UPSAMPLING_ORDER, UPSAMPLING_ORDER  # noqa: F401 (re-exported)
+from ..raster.resample import block_any, block_mean_dn, upsample_dn, upsample_nearest, upsample_spline
 from .bands import OPTIONAL_BANDS, REQUIRED_BANDS, ArraySource
 
 log = logging.getLogger(__name__)
@@ -35,36 +36,26 @@ log = logging.getLogger(__name__)
 BANDS_20_60: Tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09",
                                 "B10", "B11", "B12")
 CLASSIFICATION_BANDS: Tuple[str, ...] = REQUIRED_BANDS + OPTIONAL_BANDS
-# §4.5: interpolation order of the upsampled 60 m bands (bilinear for B09/B10, bicubic otherwise).
-UPSAMPLING_ORDER = {"B09": 1, "B10": 1}
-DEFAULT_UPSAMPLING_ORDER = 3
+# §4.5: interpolation order of the upsampled 60 m bands (bilinear for B09/B10, bicubic otherwise):
+# UPSAMPLING_ORDER / DEFAULT_UPSAMPLING_ORDER, imported from core.raster.resample.
 # L1C MSK_QUALIT layers that make a pixel SATURATED_DEFECTIVE with Handle_L1C_QLT_Mask (inferred).
 DEFECT_LAYERS: Tuple[str, ...] = ("ANC_LOST", "MSI_LOST", "QT_DEFECTIVE_PIXELS", "QT_SATURATED_PIXELS")
 STRIP_ROWS_10M = 1098
 
 
+# Resampling rules shared with the product writers (core.raster.resample); the old private names
+# are kept for callers and tests.
 def _block_reduce_dn(dn: np.ndarray, f: int, nodata_value: int = 0):
     """(DN block mean over the valid pixels of f x f blocks, + 0.5 truncated; all-NO_DATA)."""
-    h, w = dn.shape
-    blocks = dn.reshape(h // f, f, w // f, f)
-    valid = blocks != nodata_value
-    count = valid.sum(axis=(1, 3))
-    total = np.where(valid, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
-    empty = count == 0
-    mean = np.floor(total / np.maximum(count, 1) + 0.5)
-    mean[empty] = nodata_value
-    return mean.astype(np.uint16), empty
+    return block_mean_dn(dn, f, nodata_value, valid_only=True)
 
 
-def _block_any(mask: np.ndarray, f: int) -> np.ndarray:
-    h, w = mask.shape
-    return mask.reshape(h // f, f, w // f, f).any(axis=(1, 3))
+_block_any = block_any
 
 
 def _upsample(values: np.ndarray, f: int, order: int) -> np.ndarray:
     """Pixel-centre aligned spline zoom by an integer factor (float32 output)."""
-    return ndimage.zoom(values.astype(np.float32), f, order=order, grid_mode=True, mode="nearest",
-                        output=np.float32)
+    return upsample_spline(values, f, order)
 
 
 def band_dn_at(product: L1CProduct, band: str, resolution: int):
@@ -92,15 +83,9 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
     dn = product.read_band(band)
     nod = dn == nod_value
     sat = dn == sat_value
-    filled = dn
-    if nod.any() and not nod.all():
-        idx = ndimage.distance_transform_edt(nod, return_distances=False, return_indices=True)
-        filled = dn[tuple(idx)]
-    order = UPSAMPLING_ORDER.get(band, DEFAULT_UPSAMPLING_ORDER)
-    up = np.clip(np.floor(_upsample(filled, f, order) + 0.5), 1, 65534).astype(np.uint16)
-    rep = lambda m: np.repeat(np.repeat(m, f, axis=0), f, axis=1)  # noqa: E731
-    nod_up = rep(nod) if nod.all() else np.zeros(up.shape, dtype=bool)
-    return up, nod_up, rep(sat)
+    up, _ = upsample_dn(dn, f, band, nodata_value=nod_value, mark_nodata=False)
+    nod_up = upsample_nearest(nod, f) if nod.all() else np.zeros(up.shape, dtype=bool)
+    return up, nod_up, upsample_nearest(sat, f)
 
 
 def quality_defects(product: L1CProduct, resolution: int,
@@ -126,15 +111,18 @@ def quality_defects(product: L1CProduct, resolution: int,
     return out
 
 
-def product_source(product: L1CProduct, resolution: int):
-    """(ArraySource of the classification bands as DN, nodata, saturated) on the working grid."""
+def product_source(product: L1CProduct, resolution: int, progress=None):
+    """(ArraySource of the classification bands as DN, nodata, saturated) on the working grid.
+    `progress(fraction, message)` is called before each band is read."""
     if resolution not in (20, 60):
         raise ValueError("scene classification runs at 20 m or 60 m")
     arrays: Dict[str, np.ndarray] = {}
     nodata = saturated = None
-    for band in BANDS_20_60:
+    for i, band in enumerate(BANDS_20_60):
         if band not in product.granule.image_files:
             continue
+        if progress is not None:
+            progress(i / len(BANDS_20_60), f"reading {band} at {resolution} m")
         dn, nod, sat = band_dn_at(product, band, resolution)
         nodata = nod if nodata is None else (nodata | nod)
         saturated = sat if saturated is None else (saturated | sat)
@@ -147,11 +135,14 @@ def product_source(product: L1CProduct, resolution: int):
 
 
 def classify_product(product: L1CProduct, resolution: int = 20, *, config: Any = None,
-                     mode: str = "evolution", **kwargs):
+                     mode: str = "evolution", inputs: Optional[Tuple[ArraySource, Any, Any]] = None,
+                     **kwargs):
     """Classify an L1C product read by `read_l1c` at 20 or 60 m with the product's mean sun
-    angles; `kwargs` go to `classify_source` (dem, esacci_*, snow_climatology, ...)."""
+    angles; `kwargs` go to `classify_source` (dem, esacci_*, snow_climatology, progress, cancel,
+    ...). `inputs`: the `product_source(product, resolution)` triple when the caller has read it
+    already (the pipeline keeps the DN arrays to export them)."""
     from .classify import classify_source
-    source, nodata, saturated = product_source(product, resolution)
+    source, nodata, saturated = inputs if inputs is not None else product_source(product, resolution)
     handle = kwargs.pop("handle_l1c_qlt_mask", None)
     if handle is None:
         handle = bool(getattr(config, "handle_l1c_qlt_mask", False)) if config is not None else False

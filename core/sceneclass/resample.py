@@ -12,44 +12,26 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..raster.resample import block_mean, block_mean_round, scl_downsample, upsample_nearest
+from ..raster.resample import centre_indices as _centre_indices  # noqa: F401  (kept for callers)
 from .codes import ClassCodes
-from .morphology import median3
 
-
-def upsample_nearest(values: np.ndarray, factor: int) -> np.ndarray:
-    """Each pixel repeated factor x factor."""
-    return np.repeat(np.repeat(values, factor, axis=0), factor, axis=1)
+__all__ = ["upsample_nearest", "scl_20_to_10", "scl_20_to_60", "block_mean", "probability_20_to_60",
+           "median_filter_scl"]
 
 
 def scl_20_to_10(scl20: np.ndarray) -> np.ndarray:
     return upsample_nearest(scl20, 2)
 
 
-def _centre_indices(n: int, factor: int) -> np.ndarray:
-    m = -(-n // factor)
-    return np.minimum(np.arange(m) * factor + factor // 2, n - 1)
-
-
 def scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
     """3 x 3 median, then the centre pixel of each 3 x 3 block."""
-    med = median3(scl20)
-    return med[np.ix_(_centre_indices(scl20.shape[0], 3), _centre_indices(scl20.shape[1], 3))]
-
-
-def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over factor x factor blocks (float64 accumulation per block row, float32 out)."""
-    n, m = values.shape
-    bn, bm = -(-n // factor), -(-m // factor)
-    sums = np.add.reduceat(np.add.reduceat(values.astype(np.float32), np.arange(0, n, factor), axis=0),
-                           np.arange(0, m, factor), axis=1)
-    rows = np.minimum(factor, n - np.arange(bn) * factor)
-    cols = np.minimum(factor, m - np.arange(bm) * factor)
-    return (sums / np.outer(rows, cols)).astype(np.float32)
+    return scl_downsample(scl20, 3)
 
 
 def probability_20_to_60(prob20: np.ndarray) -> np.ndarray:
     """uint8 percentages: 3 x 3 block mean + 0.5, truncated."""
-    return np.clip(np.floor(block_mean(prob20, 3) + 0.5), 0, 255).astype(np.uint8)
+    return block_mean_round(prob20, 3, np.uint8)
 
 
 def median_filter_scl(scl: np.ndarray, size: int, codes: ClassCodes) -> np.ndarray:
