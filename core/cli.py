@@ -90,6 +90,11 @@ def add_processing_arguments(parser: argparse.ArgumentParser, pdgs: bool = True)
     parser.add_argument("--cr_only", action="store_true",
                         help="create the empty L2A product tree and metadata only, no processing")
     parser.add_argument("--debug", action="store_true", help="log level DEBUG")
+    parser.add_argument("--aux_data_dir", default=None, metavar="FOLDER",
+                        help="auxiliary-data folder holding GlobalSnowMap.tiff and the ESA CCI maps "
+                             "under Sen2Cor's file names (default: $SEN2COR_HOME/aux_data). An "
+                             "extension of this processor: Sen2Cor reads <installation>/aux_data and "
+                             "has no such option")
     for name, what in (("GIP_L2A", "L2A_GIPP.xml"), ("GIP_L2A_SC", "L2A_CAL_SC_GIPP.xml"),
                        ("GIP_L2A_AC", "L2A_CAL_AC_GIPP.xml"), ("GIP_L2A_PB", "L2A_PB_GIPP.xml")):
         parser.add_argument(f"--{name}", default=None,
@@ -179,6 +184,7 @@ def options_from_args(args: argparse.Namespace):
         sc_only=args.sc_only, sc_classic=args.sc_classic, sc_cog=args.sc_cog, cr_only=args.cr_only,
         debug=args.debug, gip_l2a=args.GIP_L2A, gip_sc=args.GIP_L2A_SC, gip_ac=args.GIP_L2A_AC,
         gip_pb=args.GIP_L2A_PB, overrides=cli_args.overrides_from_args(args),
+        aux_data_dir=getattr(args, "aux_data_dir", None),
     )
 
 

@@ -11,7 +11,8 @@ What runs (this build):
 * ``--cr_only``: the empty L2A product tree and its metadata.
 * ``--sc_only``: scene classification only (reference §3.1, §3.2), as a complete L2A product:
   classification at 20 m (60 m derived when Downsample_20_to_60) or natively at 60 m with
-  ``--resolution 60``; see `SceneClassificationOnly` for the files it writes.
+  ``--resolution 60``, with the DEM, the ESA CCI maps and the snow climatology when they are
+  configured/installed; see `SceneClassificationOnly` for the files it writes.
 * full processing (no flag): atmospheric correction does not exist yet ->
   NotImplementedYetError before anything is read or written.
 
@@ -62,6 +63,11 @@ class ProcessingOptions:
     gip_pb: Optional[str] = None
     overrides: Dict[str, Any] = field(default_factory=dict)  # L2A_GIPP parameter -> value
     sen2cor_home: Optional[str] = None          # None: $SEN2COR_HOME or ~/sen2cor/2.11
+    # Auxiliary-data folder: GlobalSnowMap.tiff and the ESA CCI maps under Sen2Cor's names (an
+    # extension: Sen2Cor reads <installation>/aux_data). None: <SEN2COR_HOME>/aux_data, the home
+    # folder the configuration was loaded with. Files absent there are tolerated (logged, with
+    # what the classification loses); see SceneClassificationOnly.prepare_auxiliary.
+    aux_data_dir: Optional[str] = None
 
     def __post_init__(self) -> None:
         self.output_format = self.output_format.upper()
@@ -198,14 +204,18 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
     tree = dict(baseline=output_baseline(options, config), product_doi=config.product_doi,
                 processing_centre=options.processing_centre,
                 archiving_centre=options.archiving_centre, output_format=options.output_format)
-    step(0.02, "creating the Level-2A product tree")
     if schedule is None:
+        step(0.02, "creating the Level-2A product tree")
         l2a = create_l2a_tree(product, output_dir, **tree)
         resolutions: tuple = ()
         qi: Dict[str, Any] = {}
     else:
         run = SceneClassificationOnly(product, options, config, schedule, step, cancel, log)
+        run.prepare_auxiliary()     # DEM (may stop the run), ESA CCI, snow: before anything is written
+        step(run.TREE, "creating the Level-2A product tree")
         l2a = create_l2a_tree(product, output_dir, resolutions=schedule.resolutions,
+                              dem_type=run.production_dem_type,
+                              dem_resolutions=run.dem_output_resolutions,
                               aux_references=run.aux_references(), populate=run.populate, **tree)
         resolutions, qi = schedule.resolutions, run.image_content_qi
     if progress is not None:
@@ -236,14 +246,45 @@ class SceneClassificationOnly:
       and MTD_TL.xml (class percentages of the classification grid, §5.7; accuracies 0.0 as
       Sen2Cor; GRANULE_MEAN_AOT/WV 0.0 - the zero images; AOT_RETRIEVAL_METHOD NONE; ozone per
       §4.6); L2A_QUALITY.xml scene-classification check list, the values known without an
-      atmospheric correction (zero AOT/WV, ozone, sun zenith, no DEM), global status PASSED;
-      manifest.safe (written by create_l2a_tree after this).
+      atmospheric correction (zero AOT/WV, ozone, sun zenith) and the auxiliary-data check list
+      (below), global status PASSED (WARNING after a DEM fallback); manifest.safe (written by
+      create_l2a_tree after this).
     Mode: 'evolution' by default, 'classic' with --sc_classic. Output format: JP2 / TIF / RAW,
     the SCL as COG with --sc_cog.
+
+    Auxiliary data (`prepare_auxiliary`, called before the product tree is written, so that a
+    DEM error with Force_Exit_On_DEM_Error TRUE leaves nothing behind; reference §2.1, §5, §7.3,
+    §7.4), all on the classification grid:
+    * DEM (DEM_Directory != NONE): core.auxdata.dem.prepare_dem. The classification gets the
+      elevation (it derives slope, hillshade and cast shadows itself with the mean sun angles:
+      thin-cirrus height limit, DEM water/shadow cleaning, topographic shadow, evolution-mode
+      terrain shadows). A DEM problem: Force_Exit_On_DEM_Error TRUE -> DemError (one line, the
+      command line exits 1, nothing written); FALSE -> flat terrain, WARNING in the log (by
+      prepare_dem), DEM_STATUS 'FLAT_TERRAIN_FALLBACK: <reason>', globalStatus WARNING and the
+      same text in the Notes of L2A_QUALITY.xml.
+    * ESA CCI water bodies, land cover and the month's snow condition from the auxiliary-data
+      folder (ProcessingOptions.aux_data_dir, default <SEN2COR_HOME>/aux_data; file names from
+      L2A_CAL_SC_GIPP.xml): core.auxdata.esacci.load_esacci. Absent files: a WARNING naming what
+      the classification loses, processing continues (as Sen2Cor). The water bodies also give
+      CLOUDY_PIXEL_OVER_LAND_PERCENTAGE its land mask (§5.7).
+    * Whether snow is possible (§5.2): GlobalSnowMap.tiff (Snow_Map) of that folder; absent ->
+      the built-in latitude/elevation/month rule of core.auxdata.snow (with the DEM's highest
+      ground when there is one), logged.
+    * Metadata: Auxiliary_Data_Info PRODUCTION_DEM_TYPE (e.g. CopernicusDEM90), and
+      SNOW_CLIMATOLOGY_MAP / ESACCI_* the names of the files actually used ('None' otherwise);
+      L2A_QUALITY.xml L2A_AUX: DEM_TYPE, DEM_MEAN_ALTITUDE_KM, DEM_MEAN_SLOPE,
+      GROUND_ELEVATION_ABOVE_3_KM, SOLAR_ZENITH_ANGLE_ABOVE_70_DEG, OZONE_SOURCE, AUX_DATA_FILES
+      (names of the auxiliary files used: AUX_ECMWFT when it gave the ozone, DEM tiles, ESA CCI
+      maps, GlobalSnowMap) and the extension value DEM_STATUS (core.product.l2a_quality).
+    * Generate_DEM_Output TRUE with a DEM: AUX_DATA/T<tile>_<datatake start>_DEM_<res>m.<ext> in
+      the product's output format, uint16 = elevation m + 10000 (§7.3 item 6, §9.1), for the
+      resolution the classification ran at (no DEM file for the derived 60 m, as Sen2Cor 2.8's
+      60 m export list), listed in MTD_MSIL2A IMAGE_FILE as GRANULE/<granule>/AUX_DATA/<stem>.
+      Without a DEM (NONE or fallback) no DEM file is written (logged).
     """
 
-    # progress fractions of the run
-    READ, CLASSIFY, EXPORT, METADATA, MANIFEST = 0.03, 0.15, 0.60, 0.95, 0.98
+    # progress fractions of the run (AUX: the auxiliary data, before the product tree)
+    AUX, TREE, READ, CLASSIFY, EXPORT, METADATA, MANIFEST = 0.01, 0.09, 0.10, 0.20, 0.60, 0.95, 0.98
 
     def __init__(self, product: Any, options: ProcessingOptions, config: Any, schedule: Schedule,
                  step, cancel: Any, log: logging.Logger) -> None:
@@ -251,13 +292,130 @@ class SceneClassificationOnly:
         self.step, self.cancel, self.log = step, cancel, log
         self.mode = "classic" if options.sc_classic else "evolution"
         self.image_content_qi: Dict[str, Any] = {}
+        self.dem: Any = None                        # core.auxdata.dem.DemResult
+        self.elevation: Dict[int, np.ndarray] = {}  # DEM elevation (m, float32) by resolution
+        self.cci: Any = None                        # core.auxdata.esacci.CciLayers
+        self.snow: Any = None                       # core.auxdata.snow.SnowDecision
+        self.snow_map_file: Optional[Path] = None   # GlobalSnowMap used (None: built-in rule)
+        self.aux_dir: Optional[Path] = None
+        self._dem_outputs: Tuple[int, ...] = ()
+
+    # -- auxiliary data ------------------------------------------------------------------------
+    def aux_data_folder(self) -> Path:
+        """--aux_data_dir, else <SEN2COR_HOME>/aux_data (the home the configuration came from)."""
+        if self.options.aux_data_dir:
+            return Path(self.options.aux_data_dir).expanduser()
+        home = getattr(getattr(self.config, "sources", None), "home", None)
+        if home is None:
+            from .config import sen2cor_home
+            home = sen2cor_home(self.options.sen2cor_home)
+        return Path(home) / "aux_data"
+
+    def prepare_auxiliary(self) -> None:
+        """DEM, ESA CCI layers and the snow decision on the classification grid (class notes).
+        Raises DemError (Force_Exit_On_DEM_Error TRUE) or CancelledError; writes nothing."""
+        from .auxdata.dem import STATUS_DEM, prepare_dem
+        from .auxdata.esacci import LOST, CciLayers, load_esacci
+        from .auxdata.snow import snow_possible
+
+        cfg, granule = self.config, self.product.granule
+        res = self.schedule.classification
+        month = int(self.product.datatake_sensing_start.month)
+        cci_stage = self.AUX + 0.8 * (self.TREE - self.AUX)
+        dem_dir = cfg.dem_path()
+        self.step(self.AUX, f"preparing the DEM ({dem_dir})" if dem_dir is not None
+                  else "reading the auxiliary data")
+        # No sun angles: the classification derives its hillshade from the mean sun angles itself.
+        dem = prepare_dem(granule.geocoding, res, dem_dir, cfg.dem_reference,
+                          force_exit_on_error=bool(cfg.force_exit_on_dem_error), cancel=self.cancel,
+                          progress=_span(self.step, self.AUX, cci_stage), log=self.log,
+                          threads=cfg.threads(),
+                          flat_rule=(cfg.ac.dem_p2p_val, cfg.ac.slope_th, cfg.ac.topo_corr_th))
+        if dem.status == STATUS_DEM and dem.terrain is not None:
+            self.elevation = {r: np.ascontiguousarray(t.elevation, dtype=np.float32)
+                              for r, t in dem.terrain.items()}
+            # slope, aspect and sky view are the atmospheric correction's: free them here
+            dem.layers.clear()
+        self.dem = dem
+        if cfg.generate_dem_output:
+            self._dem_outputs = tuple(r for r in self.schedule.native if r in self.elevation)
+
+        self.step(cci_stage, "reading the ESA CCI maps and the snow climatology")
+        folder = self.aux_data_folder()
+        self.aux_dir = folder
+        snow_map = folder / cfg.sc.snow_map
+        if folder.is_dir():
+            self.cci = load_esacci(granule.geocoding, res, folder, month,
+                                   landcover_map=cfg.sc.esacci_landcover_map,
+                                   waterbodies_map=cfg.sc.esacci_waterbodies_map,
+                                   snowcondition_dir=cfg.sc.esacci_snowcondition_map_dir,
+                                   logger=self.log)
+            if not snow_map.is_file():
+                self.log.warning("snow climatology %s not found: the built-in snow rule decides "
+                                 "whether snow is possible on the tile", snow_map)
+        else:
+            self.cci = CciLayers(res, messages=[f"auxiliary-data folder {folder} not found"])
+            self.log.warning(
+                "auxiliary-data folder %s not found (Sen2Cor's aux_data: GlobalSnowMap.tiff and the "
+                "ESA CCI maps; set --aux_data_dir): without ESA CCI land cover %s; without water "
+                "bodies %s; without the snow condition %s; without GlobalSnowMap the built-in snow "
+                "rule decides whether snow is possible", folder, LOST["landcover"],
+                LOST["waterbodies"], LOST["snow_condition"])
+        found_map = snow_map if snow_map.is_file() else None
+        self.snow = snow_possible(granule.geocoding, month, snow_map=found_map,
+                                  max_elevation_m=dem.max_elevation_m if self.elevation else None,
+                                  logger=self.log)
+        self.snow_map_file = found_map if self.snow.source == "GlobalSnowMap" else None
+        self.log.info("snow possible on the tile: %s (%s: %s)%s", "yes" if self.snow.possible else "no",
+                      self.snow.source, self.snow.reason,
+                      "" if self.snow.possible else "; the snow branch of the classification is skipped")
+        used = [name for name, layer in (("water bodies", self.cci.waterbodies),
+                                         ("land cover", self.cci.landcover),
+                                         ("snow condition", self.cci.snow_condition)) if layer is not None]
+        self.log.info("ESA CCI layers used: %s", ", ".join(used) if used else "none")
+
+    @property
+    def production_dem_type(self) -> str:
+        """PRODUCTION_DEM_TYPE of the product ('None' without a DEM)."""
+        return self.dem.production_dem_type if self.dem is not None else "None"
+
+    @property
+    def dem_output_resolutions(self) -> Tuple[int, ...]:
+        """Resolutions of the AUX_DATA DEM files (Generate_DEM_Output with a DEM), fixed by
+        `prepare_auxiliary`."""
+        return self._dem_outputs
 
     def aux_references(self) -> Dict[str, str]:
-        """Auxiliary_Data_Info map entries: this build's classification reads no ESA CCI map nor
-        snow climatology yet (no DEM either: PRODUCTION_DEM_TYPE None), so they are 'None', as
-        Sen2Cor writes for a reference it did not use."""
+        """Auxiliary_Data_Info map entries: the names of the files actually used, 'None' for a
+        reference not used (as Sen2Cor writes for a file that is not installed)."""
         from .product.l2a_settings import DEFAULT_AUX_REFERENCES
-        return {key: "None" for key in DEFAULT_AUX_REFERENCES}
+        refs = {key: "None" for key in DEFAULT_AUX_REFERENCES}
+        if self.snow_map_file is not None:
+            refs["SNOW_CLIMATOLOGY_MAP"] = self.snow_map_file.name
+        cci = self.cci
+        if cci is not None:
+            for key, layer, value in (
+                    ("ESACCI_WaterBodies_Map", "waterbodies", None),
+                    ("ESACCI_LandCover_Map", "landcover", None),
+                    ("ESACCI_SnowCondition_Map_Dir", "snow_condition",
+                     self.config.sc.esacci_snowcondition_map_dir)):
+                if getattr(cci, layer) is not None:
+                    refs[key] = value or Path(cci.files[layer]).name
+        return refs
+
+    def aux_data_files(self, ozone_source: str) -> list:
+        """AUX_DATA_FILES of L2A_QUALITY.xml: names of the auxiliary files the run used."""
+        files = []
+        ecmwft = self.product.granule.auxiliary.ecmwft_path
+        if ozone_source == "AUX_ECMWFT" and ecmwft:
+            files.append(Path(ecmwft).name)
+        if self.dem is not None and self.dem.dem_type != "NONE":        # a DEM was used
+            files += [Path(f).name for f in self.dem.source_files]
+        if self.cci is not None:
+            files += [Path(f).name for f in self.cci.files.values()]
+        if self.snow_map_file is not None:
+            files.append(self.snow_map_file.name)
+        return files
 
     # -- the populate callback of create_l2a_tree ---------------------------------------------
     def populate(self, tmp: Path, names) -> None:
@@ -268,11 +426,20 @@ class SceneClassificationOnly:
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
         inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY))
         self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
-        result = classify_product(self.product, res, config=self.config, mode=self.mode, inputs=inputs,
-                                  progress=_span(self.step, self.CLASSIFY, self.EXPORT), cancel=self.cancel)
+        cci = self.cci
+        result = classify_product(
+            self.product, res, config=self.config, mode=self.mode, inputs=inputs,
+            dem=self.elevation.get(res),
+            esacci_water=None if cci is None else cci.waterbodies,
+            esacci_landcover=None if cci is None else cci.landcover,
+            snow_climatology=None if cci is None else cci.snow_condition,
+            snow_possible=True if self.snow is None else bool(self.snow.possible),
+            progress=_span(self.step, self.CLASSIFY, self.EXPORT), cancel=self.cancel)
         source = inputs[0]
         del inputs
-        percentages = result.percentages()
+        if not self.dem_output_resolutions:
+            self.elevation = {}          # not needed any more
+        percentages = result.percentages(None if cci is None else cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
             f"{k} {v:.2f}" for k, v in percentages.items() if v))
         with L2AImageWriter(tmp, names, self.product.granule.geocoding, self.options.output_format,
@@ -280,6 +447,7 @@ class SceneClassificationOnly:
                             cancel=self.cancel) as images:      # files encoded in parallel
             self.export(images, result, source)
         del source
+        self.write_dem_outputs(tmp, names)
         self.step(self.METADATA, "updating the product metadata")
         self.update_metadata(tmp, names, images, percentages)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
@@ -290,7 +458,30 @@ class SceneClassificationOnly:
         count = 0
         for res in self.schedule.resolutions:
             count += len(naming.RESOLUTION_LAYERS[res]) + len(naming.PROBABILITY_MASKS)
-        return count + 1
+        return count + 1 + len(self.dem_output_resolutions)
+
+    def write_dem_outputs(self, tmp: Path, names) -> None:
+        """Generate_DEM_Output: AUX_DATA/T<tile>_<datatake start>_DEM_<res>m.<ext>, uint16 =
+        elevation + 10000 (core.auxdata.dem.dem_output_array), on the tile grid."""
+        from .auxdata.dem import dem_output_array
+        from .raster.grid import Grid
+        from .raster.writers import write_raster
+
+        if self.config.generate_dem_output and not self.dem_output_resolutions:
+            self.log.info("Generate_DEM_Output is TRUE but no DEM was prepared (%s): no DEM file",
+                          self.dem.status if self.dem is not None else "no DEM")
+        planned, outputs = self._files_planned(), self.dem_output_resolutions
+        for i, res in enumerate(outputs):
+            done = planned - len(outputs) + i          # the images before it are written
+            self.step(self.EXPORT + (self.METADATA - self.EXPORT) * done / planned,
+                      f"writing the DEM at {res} m (AUX_DATA)")
+            path = tmp / names.dem_relpath(res)
+            write_raster(path, dem_output_array(self.elevation.pop(res)),
+                         Grid.from_geocoding(self.product.granule.geocoding, res),
+                         self.options.output_format, nodata=None,
+                         descriptions=("Digital Elevation Model (elevation in m + 10000)",),
+                         resolution=res, threads=self.config.threads(), cancel=self.cancel)
+        self.elevation = {}
 
     def toa_dn(self, band: str, res: int, source) -> np.ndarray:
         """TOA DN of a band on the `res` grid (§4.5): the classification's own array when it
@@ -380,13 +571,17 @@ class SceneClassificationOnly:
     # -- metadata ------------------------------------------------------------------------------
     def update_metadata(self, tmp: Path, names, images, percentages: Dict[str, float]) -> None:
         """IMAGE_FILE list, Image_Content_QI (product and tile), L2A_QUALITY.xml."""
+        from .auxdata.dem import STATUS_DEM
         from .product.l2a_mtd import update_image_files
         from .product.l2a_qi import PRODUCT_QI_ORDER, update_image_content_qi
-        from .product.l2a_quality import CHECK_LISTS, FILE_NAME, update_l2a_quality
+        from .product.l2a_quality import (CHECK_LISTS, DEM_STATUS_DEM, DEM_STATUS_NO_DEM, FILE_NAME,
+                                          update_l2a_quality)
         from .product.l2a_tree import MTD_PRODUCT, MTD_TILE
 
         granule = tmp / "GRANULE" / names.granule
-        update_image_files(tmp / MTD_PRODUCT, images.image_file_entries())
+        dem_entries = [f"GRANULE/{names.granule}/AUX_DATA/{names.image_stem('DEM', r)}"
+                       for r in self.dem_output_resolutions]
+        update_image_files(tmp / MTD_PRODUCT, images.image_file_entries() + dem_entries)
         ozone_source, ozone_value = ozone_choice(self.config, self.product)
         common = {"RADIATIVE_TRANSFER_ACCURACY": 0.0, "WATER_VAPOUR_RETRIEVAL_ACCURACY": 0.0,
                   "AOT_RETRIEVAL_ACCURACY": 0.0, "AOT_RETRIEVAL_METHOD": "NONE",
@@ -402,11 +597,22 @@ class SceneClassificationOnly:
         scene_class_names = [n for _, names_ in CHECK_LISTS[0][2] for n in names_]
         quality = {n: tile_values[n] for n in scene_class_names}
         # What is determined without an atmospheric correction: no AOT/WV retrieval (zero maps),
-        # no DEM, the ozone choice and the sun; the other AC values stay empty (nothing ran).
+        # the ozone choice and the sun; the other AC values stay empty (nothing ran). Auxiliary
+        # data: the DEM values and status, the files used.
         sza = float(self.product.granule.mean_sun_zenith)
         quality.update(AOT_RETRIEVAL_ACCURACY=0.0, GRANULE_MEAN_AOT=0.0, WV_RETRIEVAL_ACCURACY=0.0,
                        GRANULE_MEAN_WV=0.0, AOT_RETRIEVAL_METHOD="NONE", OZONE_VALUE=ozone_value,
                        OZONE_SOURCE=ozone_source, AVERAGE_SOLAR_ZENITH_ANGLE=sza,
-                       SOLAR_ZENITH_ANGLE_ABOVE_70_DEG=sza > 70.0, DEM_TYPE="None")
-        update_l2a_quality(granule / "QI_DATA" / FILE_NAME, quality, global_status="PASSED")
+                       SOLAR_ZENITH_ANGLE_ABOVE_70_DEG=sza > 70.0,
+                       AUX_DATA_FILES=self.aux_data_files(ozone_source))
+        status, notes = "PASSED", None
+        if self.dem is not None:
+            quality.update(self.dem.quality_values())
+            quality["DEM_STATUS"] = self.dem.quality_warning or (
+                DEM_STATUS_DEM if self.dem.status == STATUS_DEM else DEM_STATUS_NO_DEM)
+            status = self.dem.global_status or status
+            notes = self.dem.quality_warning
+        else:
+            quality.update(DEM_TYPE="NONE", DEM_STATUS=DEM_STATUS_NO_DEM)
+        update_l2a_quality(granule / "QI_DATA" / FILE_NAME, quality, global_status=status, notes=notes)
         self.image_content_qi = tile_values

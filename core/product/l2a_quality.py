@@ -4,6 +4,15 @@ Every value element of the three check lists is present from the start with empt
 calls `update_l2a_quality(path, values)` with the names of §9.7 (each name is unique across the
 file) and, at the end, a global status. Values are formatted as Sen2Cor writes them: '%f' numbers,
 'True'/'False' flags, Python-style lists of file names.
+
+Extension values (this project's, not in Sen2Cor's file; `EXTENSION_VALUES`) are not part of the
+skeleton: `update_l2a_quality` inserts them at their place when processing writes them.
+* DEM_STATUS (check list L2A_AUX, right after DEM_TYPE): how the terrain was known -
+  'DEM' (a DEM was prepared), 'NO_DEM' (DEM_Directory NONE: flat by configuration) or
+  'FLAT_TERRAIN_FALLBACK: <reason>' (a DEM problem with Force_Exit_On_DEM_Error FALSE: the run
+  went on with flat terrain). Sen2Cor records such a fallback nowhere in the product; here it
+  comes with the report's globalStatus WARNING and the same text in the header's Notes
+  (`update_l2a_quality(..., notes=...)`), so that a reader of the product sees it.
 """
 from __future__ import annotations
 
@@ -53,6 +62,11 @@ CHECK_LISTS: Tuple[Tuple[str, str, Tuple[Tuple[str, Tuple[str, ...]], ...]], ...
     )),
 )
 VALUE_NAMES: Tuple[str, ...] = tuple(n for _, _, checks in CHECK_LISTS for _, names in checks for n in names)
+# Extension values (module notes): name -> the Sen2Cor value it follows in the file.
+EXTENSION_VALUES: Dict[str, str] = {"DEM_STATUS": "DEM_TYPE"}
+DEM_STATUS_DEM = "DEM"
+DEM_STATUS_NO_DEM = "NO_DEM"
+DEM_STATUS_FALLBACK = "FLAT_TERRAIN_FALLBACK"
 
 
 def format_quality_value(value: object) -> str:
@@ -109,9 +123,11 @@ def build_l2a_quality(mission: str, tile_id: str, granule_relpath: str, creation
 
 
 def update_l2a_quality(path: Union[str, Path], values: Mapping[str, object],
-                       global_status: Optional[str] = None) -> Path:
-    """Fill values (names of VALUE_NAMES) and optionally the report's globalStatus; atomic rewrite."""
-    unknown = sorted(set(values) - set(VALUE_NAMES))
+                       global_status: Optional[str] = None, notes: Optional[str] = None) -> Path:
+    """Fill values (names of VALUE_NAMES, or of EXTENSION_VALUES: inserted after the value they
+    follow when absent), optionally the report's globalStatus and the header's Notes text
+    (replaced); atomic rewrite."""
+    unknown = sorted(set(values) - set(VALUE_NAMES) - set(EXTENSION_VALUES))
     if unknown:
         raise ProductError(f"unknown L2A_QUALITY value names: {', '.join(unknown)}", path)
     if global_status is not None and global_status not in GLOBAL_STATUSES:
@@ -119,12 +135,22 @@ def update_l2a_quality(path: Union[str, Path], values: Mapping[str, object],
     root = parse_file(path)
     by_name = {e.get("name"): e for e in root.iter(_q("value"))}
     for name, value in values.items():
+        if name not in by_name and name in EXTENSION_VALUES:
+            anchor = by_name.get(EXTENSION_VALUES[name])
+            if anchor is not None:
+                element = etree.Element(_q("value"), name=name)
+                element.tail = anchor.tail
+                anchor.addnext(element)
+                by_name[name] = element
         if name not in by_name:
             raise ProductError(f"value {name} missing in the file", path)
         by_name[name].text = format_quality_value(value)
     if global_status is not None:
         for report in root.iter(_q("report")):
             report.set("globalStatus", global_status)
+    if notes is not None:
+        for element in root.iter(_q("Notes")):
+            element.text = " ".join(str(notes).split()) or None
     return write_xml(root, path)
 
 
@@ -136,3 +162,12 @@ def quality_values(path: Union[str, Path]) -> Dict[str, str]:
 def pending_quality(path: Union[str, Path]) -> List[str]:
     """Value names still empty."""
     return [name for name, text in quality_values(path).items() if not text.strip()]
+
+
+def report_status(path: Union[str, Path]) -> Tuple[str, str]:
+    """(report globalStatus, header Notes text) of a file ('' where empty)."""
+    root = parse_file(path)
+    report = next(root.iter(_q("report")), None)
+    notes = next(root.iter(_q("Notes")), None)
+    return ((report.get("globalStatus") or "") if report is not None else "",
+            (notes.text or "") if notes is not None else "")

@@ -66,7 +66,7 @@ LAYER_SPECS: Dict[str, LayerSpec] = {
     "AOT": LayerSpec(np.uint16, 0, ("Aerosol Optical Thickness map (at 550nm)",)),
     "WVP": LayerSpec(np.uint16, 0, ("Scene-average Water Vapour map",)),
     "TCI": LayerSpec(np.uint8, 0, _RGB),
-    "DEM": LayerSpec(np.int16, None, ("Digital Elevation Model",)),
+    "DEM": LayerSpec(np.uint16, None, ("Digital Elevation Model (elevation m + 10000)",)),  # §7.3 item 6
     "MSK_CLDPRB": LayerSpec(np.uint8, None, (
         "Raster mask values range from 0 for high confidence clear sky to 100 for high confidence cloudy",)),
     "MSK_SNWPRB": LayerSpec(np.uint8, None, (
