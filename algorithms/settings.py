@@ -8,8 +8,9 @@ They are the user's standing defaults, between the GIPP file and the dialog:
 * default DEM folder     -> DEM_Directory, unless the dialog gives one;
 * number of threads      -> Nr_Threads (0: the GIPP decides), unless the dialog gives one;
 * work folder            -> --work_dir, unless the dialog gives one;
-* auxiliary-data folder and memory cap -> handed to the engine where it has the matching
-  ProcessingOptions field (`aux_data_dir`, `memory_limit_mb`); this engine build has neither yet.
+* auxiliary-data folder -> ProcessingOptions.aux_data_dir (ESA CCI maps, GlobalSnowMap);
+* memory cap             -> ProcessingOptions.memory_limit_mb once the engine has that field;
+  until then the run's log says the setting is ignored.
 
 Without the Processing plugin (a bare `qgis.core` script) nothing is registered and every setting
 reads as unset.
