@@ -1,4 +1,4 @@
-"""The `sen2cor` processing provider: four algorithms and the provider settings."""
+"""The `sen2cor` processing provider: its algorithms and the provider settings."""
 import os
 
 from qgis.core import QgsProcessingProvider
@@ -13,13 +13,14 @@ ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "ui", "icon
 
 def algorithm_classes():
     """The provider's algorithm classes, in toolbox order."""
+    from .batch_convert import BatchL2AAlgorithm
     from .l2a_process import L2AProcessAlgorithm
     from .product_tree import CreateProductTreeAlgorithm
     from .roi_process import RoiProcessAlgorithm
     from .scene_classification import SceneClassificationAlgorithm
 
     return (L2AProcessAlgorithm, SceneClassificationAlgorithm, RoiProcessAlgorithm,
-            CreateProductTreeAlgorithm)
+            CreateProductTreeAlgorithm, BatchL2AAlgorithm)
 
 
 class Sen2CorProvider(Translatable, QgsProcessingProvider):

@@ -65,6 +65,229 @@
     </message>
 </context>
 <context>
+    <name>BatchL2AAlgorithm</name>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="83"/>
+        <source>Batch L2A conversion</source>
+        <translation>L2A-Stapelkonvertierung</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="86"/>
+        <source>Converts many Sentinel-2 Level-1C products to Level-2A on a Dask cluster, as the L2A_Batch command does: a local cluster on this computer (its worker processes sized from the cores and the memory a product needs) or an existing Dask scheduler.
+
+Inputs: a folder, searched recursively for .SAFE folders and .zip files (Level-2A products and hidden folders are skipped), and/or a list of files: products, MTD_MSIL1C.xml files, or text files listing products one per line.
+
+Every product is converted with the same options: processing mode (FULL, SC_ONLY: scene classification only, CR_ONLY: product tree only), resolution, image format, GIPP files and the GIPP fields below (a field left unset takes the value of the GIPP file).
+
+Resumable: the state file L2A_Batch.sqlite in the output folder (not set: each product is written beside its input and the state file beside the first one) records every product. Running the algorithm again with the same inputs converts only what is missing: finished products are skipped, products already present in the output folder are not converted again unless &apos;Overwrite&apos; is checked, failed ones are retried while attempts remain. A corrupt product fails alone; a worker that dies loses only its product, which is retried elsewhere.
+
+The log shows a line per product finished or failed (with its error); Cancel stops the batch cleanly. Outputs: the output folder, the counts (done, skipped, failed, not run), the outcome (complete, failed, interrupted), the state file and the progress file. Nothing is loaded into the project.
+
+Needs Dask (pip install &apos;dask[distributed]&apos;).</source>
+        <translation>Konvertiert viele Sentinel-2-Level-1C-Produkte auf einem Dask-Cluster in Level-2A, wie der Befehl L2A_Batch: auf einem lokalen Cluster auf diesem Rechner (seine Worker-Prozesse nach den Prozessorkernen und dem Speicherbedarf eines Produkts bemessen) oder über einen bestehenden Dask-Scheduler.
+
+Eingaben: ein Ordner, rekursiv nach .SAFE-Ordnern und .zip-Dateien durchsucht (Level-2A-Produkte und versteckte Ordner werden übersprungen), und/oder eine Liste von Dateien: Produkte, MTD_MSIL1C.xml-Dateien oder Textdateien mit einem Produkt je Zeile.
+
+Jedes Produkt wird mit denselben Optionen konvertiert: Prozessierungsart (FULL, SC_ONLY: nur Szenenklassifikation, CR_ONLY: nur Produktstruktur), Auflösung, Bildformat, GIPP-Dateien und die GIPP-Felder unten (ein leeres Feld übernimmt den Wert der GIPP-Datei).
+
+Fortsetzbar: die Statusdatei L2A_Batch.sqlite im Ausgabeordner (leer: jedes Produkt wird neben seine Eingabe geschrieben, die Statusdatei neben die erste) verzeichnet jedes Produkt. Ein erneuter Lauf mit denselben Eingaben konvertiert nur, was fehlt: fertige Produkte werden übersprungen, im Ausgabeordner schon vorhandene nicht erneut konvertiert, außer 'Überschreiben' ist angekreuzt, fehlgeschlagene werden wiederholt, solange Versuche übrig sind. Ein beschädigtes Produkt scheitert allein; ein abgestürzter Worker verliert nur sein Produkt, das anderswo wiederholt wird.
+
+Das Protokoll zeigt eine Zeile je fertigem oder fehlgeschlagenem Produkt (mit seinem Fehler); Abbrechen beendet den Stapel sauber. Ausgaben: der Ausgabeordner, die Anzahlen (konvertiert, übersprungen, fehlgeschlagen, nicht gelaufen), das Ergebnis (complete, failed, interrupted), die Statusdatei und die Fortschrittsdatei. Es wird nichts in das Projekt geladen.
+
+Benötigt Dask (pip install 'dask[distributed]').</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="117"/>
+        <source>Folder of Level-1C products (searched recursively)</source>
+        <translation>Ordner mit Level-1C-Produkten (rekursiv durchsucht)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="120"/>
+        <source>Level-1C products (.zip, MTD_MSIL1C.xml) or text files listing products</source>
+        <translation>Level-1C-Produkte (.zip, MTD_MSIL1C.xml) oder Textdateien mit Produktlisten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="123"/>
+        <source>Output folder (not set: each product beside its input)</source>
+        <translation>Ausgabeordner (leer: jedes Produkt neben seiner Eingabe)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="126"/>
+        <source>Processing (FULL: scene classification and atmospheric correction, SC_ONLY: scene classification only, CR_ONLY: product tree only)</source>
+        <translation>Prozessierung (FULL: Szenenklassifikation und atmosphärische Korrektur, SC_ONLY: nur Szenenklassifikation, CR_ONLY: nur Produktstruktur)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="130"/>
+        <source>Resolution (ALL: 20 m, then 10 m, and 60 m from 20 m)</source>
+        <translation>Auflösung (ALL: 20 m, dann 10 m, und 60 m aus 20 m)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="133"/>
+        <source>Image format (JP2: JPEG 2000, TIF: GeoTIFF, RAW: ENVI)</source>
+        <translation>Bildformat (JP2: JPEG 2000, TIF: GeoTIFF, RAW: ENVI)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="136"/>
+        <source>User configuration L2A_GIPP.xml (not set: the one in SEN2COR_HOME)</source>
+        <translation>Benutzerkonfiguration L2A_GIPP.xml (leer: die in SEN2COR_HOME)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="139"/>
+        <source>Products at once: local worker processes (not set: from the cores and the memory)</source>
+        <translation>Produkte gleichzeitig: lokale Worker-Prozesse (leer: nach Prozessorkernen und Speicher)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="143"/>
+        <source>Memory a product needs (GB)</source>
+        <translation>Speicherbedarf eines Produkts (GB)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="147"/>
+        <source>Retries of a failed product (attempts beyond the first, over all runs)</source>
+        <translation>Wiederholungen eines fehlgeschlagenen Produkts (Versuche nach dem ersten, über alle Läufe)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="150"/>
+        <source>Overwrite: convert again products already in the output folder</source>
+        <translation>Überschreiben: Produkte, die schon im Ausgabeordner liegen, erneut konvertieren</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="155"/>
+        <source>Existing Dask scheduler address, e.g. tcp://host:8786 (not set: a local cluster)</source>
+        <translation>Adresse eines bestehenden Dask-Schedulers, z. B. tcp://host:8786 (leer: ein lokaler Cluster)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="159"/>
+        <source>Threads per local worker process (not set: 1)</source>
+        <translation>Threads je lokalem Worker-Prozess (leer: 1)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="162"/>
+        <source>Give products that failed for good a new set of attempts</source>
+        <translation>Endgültig fehlgeschlagenen Produkten neue Versuche geben</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="165"/>
+        <source>Scene classification in CLASSIC mode (Sen2Cor 2.9) instead of EVOLUTION</source>
+        <translation>Szenenklassifikation im Modus CLASSIC (Sen2Cor 2.9) statt EVOLUTION</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="168"/>
+        <source>Write the SCL as Cloud-Optimized GeoTIFF</source>
+        <translation>SCL als Cloud-Optimized GeoTIFF schreiben</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="174"/>
+        <source>Products in the batch</source>
+        <translation>Produkte im Stapel</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="174"/>
+        <source>Products converted (now or by an earlier run)</source>
+        <translation>Konvertierte Produkte (jetzt oder in einem früheren Lauf)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="174"/>
+        <source>Products already present, not converted again</source>
+        <translation>Bereits vorhandene, nicht erneut konvertierte Produkte</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="174"/>
+        <source>Products failed</source>
+        <translation>Fehlgeschlagene Produkte</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="174"/>
+        <source>Products not run (cancelled)</source>
+        <translation>Nicht gelaufene Produkte (abgebrochen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="180"/>
+        <source>Outcome (complete, failed, interrupted)</source>
+        <translation>Ergebnis (complete, failed, interrupted)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="182"/>
+        <source>Batch state file (SQLite)</source>
+        <translation>Statusdatei des Stapels (SQLite)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="183"/>
+        <source>Progress file</source>
+        <translation>Fortschrittsdatei</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="202"/>
+        <source>No input given: choose a folder of Level-1C products and/or Level-1C product files.</source>
+        <translation>Keine Eingabe: einen Ordner mit Level-1C-Produkten und/oder Level-1C-Produktdateien wählen.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="206"/>
+        <source>{path}: input not found</source>
+        <translation>{path}: Eingabe nicht gefunden</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="226"/>
+        <source>Scene classification runs at 20 m or 60 m only (it is never computed at 10 m).</source>
+        <translation>Die Szenenklassifikation läuft nur mit 20 m oder 60 m (mit 10 m wird sie nie berechnet).</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="237"/>
+        <source>Batch conversion is not available: {0}</source>
+        <translation>Stapelkonvertierung nicht verfügbar: {0}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="268"/>
+        <source>Workers and threads size the local cluster only; the scheduler&apos;s workers are used as they are.</source>
+        <translation>Worker und Threads bemessen nur den lokalen Cluster; die Worker des Schedulers werden so genutzt, wie sie sind.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="298"/>
+        <source>Cancelled before start; nothing was written.</source>
+        <translation>Vor dem Start abgebrochen; es wurde nichts geschrieben.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="295"/>
+        <source>{0} Level-1C product(s) found; state file: {1}</source>
+        <translation>{0} Level-1C-Produkt(e) gefunden; Statusdatei: {1}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="312"/>
+        <source>Cancelled: {0} product(s) not run. Run the algorithm again with the same inputs and output folder to convert them.</source>
+        <translation>Abgebrochen: {0} Produkt(e) nicht gelaufen. Den Algorithmus mit denselben Eingaben und demselben Ausgabeordner erneut ausführen, um sie zu konvertieren.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="316"/>
+        <source>{0} product(s) failed; their errors are in the log above and in the state file {1}</source>
+        <translation>{0} Produkt(e) fehlgeschlagen; die Fehler stehen oben im Protokoll und in der Statusdatei {1}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="338"/>
+        <source>{0}/{1} done, {2} failed, {3} running</source>
+        <translation>{0}/{1} fertig, {2} fehlgeschlagen, {3} laufend</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="350"/>
+        <source>Done: {0} ({1}) -&gt; {2}</source>
+        <translation>Fertig: {0} ({1}) -&gt; {2}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="352"/>
+        <source>Failed: {0} (attempt {1}/{2}): {3}</source>
+        <translation>Fehlgeschlagen: {0} (Versuch {1}/{2}): {3}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="355"/>
+        <source>Retrying {0} (attempt {1}/{2} failed): {3}</source>
+        <translation>Wiederholung von {0} (Versuch {1}/{2} fehlgeschlagen): {3}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/batch_convert.py" line="358"/>
+        <source>Started: {0} on {1}</source>
+        <translation>Gestartet: {0} auf {1}</translation>
+    </message>
+</context>
+<context>
     <name>CreateProductTreeAlgorithm</name>
     <message>
         <location filename="../algorithms/product_tree.py" line="13"/>
@@ -307,27 +530,27 @@ Ausgaben: der Produktordner, die Bodenreflexionsstapel mit 10 m und 20 m (VRT, R
 <context>
     <name>ProviderSettings</name>
     <message>
-        <location filename="../algorithms/settings.py" line="56"/>
+        <location filename="../algorithms/settings.py" line="57"/>
         <source>Default DEM folder (used when the dialog leaves DEM_Directory unset)</source>
         <translation>Standard-DGM-Ordner (gilt, wenn der Dialog DEM_Directory leer lässt)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="56"/>
+        <location filename="../algorithms/settings.py" line="57"/>
         <source>Auxiliary-data folder (ESA CCI maps, snow climatology)</source>
         <translation>Ordner der Hilfsdaten (ESA-CCI-Karten, Schneeklimatologie)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="56"/>
+        <location filename="../algorithms/settings.py" line="57"/>
         <source>Work folder for temporary databases (empty: the engine&apos;s default)</source>
         <translation>Arbeitsordner für temporäre Datenbanken (leer: Voreinstellung des Prozessors)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="56"/>
+        <location filename="../algorithms/settings.py" line="57"/>
         <source>Number of threads (0: Nr_Threads of L2A_GIPP.xml)</source>
         <translation>Anzahl der Threads (0: Nr_Threads aus L2A_GIPP.xml)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="56"/>
+        <location filename="../algorithms/settings.py" line="57"/>
         <source>Memory cap in MB (0: no cap)</source>
         <translation>Speichergrenze in MB (0: keine Grenze)</translation>
     </message>
@@ -692,12 +915,12 @@ Leere Felder übernehmen den Wert der GIPP-Dateien; Felder mit Wert überschreib
 <context>
     <name>Sen2CorProvider</name>
     <message>
-        <location filename="../algorithms/provider.py" line="30"/>
+        <location filename="../algorithms/provider.py" line="31"/>
         <source>Sentinel-2 L2A (Sen2Cor)</source>
         <translation>Sentinel-2 L2A (Sen2Cor)</translation>
     </message>
     <message>
-        <location filename="../algorithms/provider.py" line="33"/>
+        <location filename="../algorithms/provider.py" line="34"/>
         <source>Sentinel-2 Level-2A processor {0} (Sen2Cor 2.11 compatible)</source>
         <translation>Sentinel-2-Level-2A-Prozessor {0} (kompatibel mit Sen2Cor 2.11)</translation>
     </message>

@@ -386,6 +386,18 @@ def test_python_for_local_workers_inside_qgis(tmp_path):
     assert bcluster.python_for_workers("C:/OSGeo4W/bin/qgis-bin.exe", str(tmp_path)) == str(tmp_path / "python.exe")
 
 
+def test_python_shim_of_another_installation_is_not_used_for_workers(tmp_path):
+    """Embedded Python may report a `python3` found on PATH (e.g. a pyenv shim of another
+    version): workers must start with this installation's interpreter of the same version."""
+    import sys
+
+    versioned = tmp_path / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    versioned.parent.mkdir()
+    versioned.write_text("")
+    assert bcluster.python_for_workers("/root/.pyenv/shims/python3", str(tmp_path)) == str(versioned)
+    assert bcluster.python_for_workers(str(tmp_path / "bin" / "python3"), str(tmp_path)) is None
+
+
 def test_without_dask_the_batch_says_what_to_install(monkeypatch):
     import sys
 

@@ -22,7 +22,7 @@ from sen2cor_qgis.core.pipeline import ProcessingOptions, process_product  # noq
 
 REPO = Path(__file__).resolve().parents[1]
 ALGORITHMS = {"sen2cor:l2a_process", "sen2cor:scene_classification", "sen2cor:l2a_process_roi",
-              "sen2cor:create_product_tree"}
+              "sen2cor:create_product_tree", "sen2cor:batch_l2a"}
 
 
 # ------------------------------------------------------------------------------------- fixtures

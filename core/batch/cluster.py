@@ -277,10 +277,14 @@ def python_for_workers(executable: Optional[str] = None, exec_prefix: Optional[s
 
     executable = executable if executable is not None else sys.executable
     prefix = exec_prefix if exec_prefix is not None else sys.exec_prefix
-    if Path(executable).name.lower().startswith("python"):
-        return None
-    candidates = [Path(prefix) / "python.exe", Path(prefix) / "python3.exe", Path(prefix) / "bin" / "python3",
-                  Path(prefix) / "bin" / "python"]
+    home = Path(executable).absolute().parent
+    if Path(executable).name.lower().startswith("python") and home in (Path(prefix), Path(prefix) / "bin"):
+        return None  # a plain interpreter of this very installation
+    # Embedded (QGIS) or a python found elsewhere on PATH (a shim of another installation):
+    # prefer this installation's own interpreter of the same version.
+    versioned = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    candidates = [Path(prefix) / "bin" / versioned, Path(prefix) / "python.exe", Path(prefix) / "python3.exe",
+                  Path(prefix) / "bin" / "python3", Path(prefix) / "bin" / "python"]
     for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
