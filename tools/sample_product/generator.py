@@ -134,7 +134,7 @@ class _Product:
 def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline: str = "05.09",
                      spacecraft: str = "S2B", seed: int = 0, tile: Optional[str] = None,
                      date: Optional[str] = None, zip_product: bool = False, truth: bool = True,
-                     quiet: bool = True, workers: int = 2) -> Path:
+                     quiet: bool = True, workers: int = 2, atmosphere: str = "default") -> Path:
     """Generate a compact-SAFE L1C product in `output_dir`; returns the .SAFE folder path.
 
     size: 'tiny' (240 px at 10 m, unit tests), 'small' (1830 px), 'full' (10980 px, data in the
@@ -144,6 +144,10 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     scene, 34UDD on 2023-04-12); with another tile or date the metadata angles are those of that
     acquisition but the pixels keep the table's atmosphere geometry (warning; see truth.json).
     truth: also write <product>.truth/ beside the .SAFE. zip_product: also write <product>.zip.
+    atmosphere: one of config.ATMOSPHERES ('default', 'aot0.05', 'aot0.40', 'wv0.5', 'wv4.0',
+    'sza25', 'sza60', 'z1.5', 'hazy_mountain'): the forward atmosphere (AOT550, water vapour,
+    sun zenith, ground altitude) from data/sixs_atmospheres.json (S2B only) - the metadata sun
+    angles, AUX_ECMWFT / AUX_CAMSFO fields and truth follow it. 'default' is the original product.
     """
     t_start = time.time()
     output_dir = Path(output_dir)
@@ -152,7 +156,9 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     spacecraft = spacecraft.upper()
     if spacecraft not in config.SPACECRAFTS:
         raise ValueError(f"spacecraft must be one of {config.SPACECRAFTS}, got {spacecraft!r}")
-    table = load_table()
+    table = atmosphere_table(atmosphere)
+    if spacecraft not in table["units"]:
+        raise ValueError(f"atmosphere {atmosphere!r} is tabulated for {sorted(table['units'])} only")
     fm = ForwardModel(spacecraft, table)
     tgeo = table["geometry"]
     prod = _Product(size)
@@ -371,12 +377,30 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     if zip_product:
         _write_zip(final, output_dir / (nm.product_name[:-5] + ".zip"), generation)
     if truth:
+        params = dict(size=size, baseline=baseline, spacecraft=spacecraft, seed=int(seed), tile=tile,
+                      date=date or tgeo["date"], zip=bool(zip_product))
+        if atmosphere != "default":
+            params["atmosphere"] = atmosphere
         _write_truth(truth_tmp, final, nm, prod, frame, scene, scl, valid, gt, fm, table,
-                     geo, matches, notes, dict(size=size, baseline=baseline, spacecraft=spacecraft,
-                                               seed=int(seed), tile=tile, date=date or tgeo["date"],
-                                               zip=bool(zip_product)), offset_dn)
+                     geo, matches, notes, params, offset_dn)
     _log(quiet, f"done: {time.time() - t_start:.1f} s")
     return final
+
+
+def atmosphere_table(name: str = "default") -> dict:
+    """The forward table of a selectable atmosphere in the layout of sixs_forward.json."""
+    if name == "default":
+        return load_table()
+    config.atmosphere_parameters(name)                       # validates the name
+    extra = load_table(str(config.ATMOSPHERES_TABLE))
+    if name not in extra["atmospheres"]:
+        raise ValueError(f"atmosphere {name!r} is missing from {config.ATMOSPHERES_TABLE.name}; "
+                         "run tools/build_sixs_forward_table.py --atmospheres")
+    a = extra["atmospheres"][name]
+    return {"atmosphere": a["atmosphere"], "geometry": a["geometry"], "units": a["units"],
+            "aerosol_angstrom_b02_b8a": a["aerosol_angstrom_b02_b8a"], "sixs": extra["sixs"],
+            "runs": extra["runs"], "name": name,
+            "file": "tools/sample_product/data/" + config.ATMOSPHERES_TABLE.name}
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -560,7 +584,7 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
             "metadata_mean_view": geo.mean_view,
             "metadata_matches_atmosphere": bool(matches),
         },
-        "sixs_table": {"file": "tools/sample_product/data/sixs_forward.json",
+        "sixs_table": {"file": table.get("file", "tools/sample_product/data/sixs_forward.json"),
                        "program": table["sixs"]["program"], "runs": table["runs"]},
         "land_covers": {str(code): {"name": name, "description": desc, "expected_scl": scl_code,
                                     "surface_reflectance": dict(zip(BANDS, SURFACE_REFLECTANCE[name]))}
@@ -574,7 +598,9 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
         "data_window_10m": {"row": prod.off, "col": prod.off, "size": prod.m},
         "approximations": [
             "no adjacency effect: each pixel is computed as a uniform Lambertian surface",
-            "flat terrain at sea level; one atmosphere and one (mean) geometry for the whole product",
+            ("flat terrain at sea level" if not atm["target_altitude_km"] else
+             f"flat terrain at {atm['target_altitude_km']} km")
+            + "; one atmosphere and one (mean) geometry for the whole product",
             "cloud shadow removes the direct part exp(-tau/cos SZA) of T_down",
             "thick clouds: Lambertian target at the 6S cloud-top altitude, mixed by cloud fraction",
             "thin cirrus: empirical additive TOA reflectance (not 6S)",

@@ -1,0 +1,117 @@
+"""Per-pixel atmospheric terms at the cost of a few table look-ups.
+
+The terms of a band depend on AOT550, water vapour, ground elevation, sun zenith and relative
+azimuth, which all vary over a tile, but smoothly or in few distinct values. `combine` quantises
+them (steps `STEPS`, well below what changes a reflectance by 1e-4: AOT 0.002, water vapour
+0.01 cm, elevation 10 m, sun zenith 0.1 deg, sun azimuth 0.5 deg - Sen2Cor itself uses 20 m
+elevation classes and optical-depth steps of 0.006) and finds the distinct combinations of a
+strip; `TermsEvaluator.terms` asks the provider for those only, and callers gather per pixel
+with `Combos.inverse`. Inputs may be scalars (no cost) or arrays of the strip's shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .geometry import Geometry, relative_azimuth
+from .terms import AtmosphericTerms
+
+STEPS: Dict[str, float] = {"aot": 0.002, "wv": 0.01, "z": 0.01, "sza": 0.1, "saa": 0.5}
+_ORDER = ("aot", "wv", "z", "sza", "saa")
+_LEVELS = {"aot": 4096, "wv": 2048, "z": 1024, "sza": 1024, "saa": 1024}   # radix per axis
+
+
+@dataclass
+class Combos:
+    """Distinct quantised (aot, wv, z, sza, saa) of a strip; `inverse` maps pixels to them
+    (None when every input was a scalar: one combination for every pixel)."""
+
+    values: Dict[str, np.ndarray]        # axis -> float64 array of the distinct values
+    inverse: Optional[np.ndarray]        # int32 array of the strip shape, or None
+    shape: Tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.values["aot"])
+
+    def gather(self, vector):
+        """Per-pixel values of a per-combination vector (a scalar when there is one)."""
+        vector = np.asarray(vector)
+        if self.inverse is None:
+            return vector.reshape(-1)[0] if vector.ndim else vector
+        return vector[self.inverse]
+
+
+def combine(shape, aot, wv, z, sza, saa, steps: Mapping[str, float] = STEPS) -> Combos:
+    """Quantise the inputs (scalars or arrays of `shape`; NaN counts as 0) and find the distinct
+    combinations."""
+    inputs = {"aot": aot, "wv": wv, "z": z, "sza": sza, "saa": saa}
+    code = None
+    scalars: Dict[str, float] = {}
+    for axis in _ORDER:
+        value = inputs[axis]
+        step = float(steps[axis])
+        if np.ndim(value) == 0:
+            scalars[axis] = round(float(value) / step) * step if np.isfinite(value) else 0.0
+            continue
+        arr = np.asarray(value)
+        q = np.rint(np.asarray(arr, dtype=np.float32) * np.float32(1.0 / step))
+        q[~np.isfinite(q)] = 0
+        np.maximum(q, 0, out=q)
+        np.minimum(q, _LEVELS[axis] - 1, out=q)
+        q = q.astype(np.int64)
+        if axis == "saa":        # azimuth may exceed 360/step levels; wrap
+            q %= int(round(360.0 / step))
+        code = q if code is None else code * _LEVELS[axis] + q
+    if code is None:
+        return Combos({a: np.array([scalars[a]]) for a in _ORDER}, None, tuple(shape))
+    uniq, inverse = np.unique(code.ravel(), return_inverse=True)
+    values: Dict[str, np.ndarray] = {}
+    rest = uniq
+    for axis in reversed(_ORDER):
+        if axis in scalars:
+            continue
+        values[axis] = (rest % _LEVELS[axis]).astype(np.float64) * float(steps[axis])
+        rest = rest // _LEVELS[axis]
+    for axis, v in scalars.items():
+        values[axis] = np.full(len(uniq), v)
+    dtype = np.uint16 if len(uniq) <= 65535 else np.int32
+    return Combos(values, inverse.reshape(code.shape).astype(dtype), tuple(code.shape))
+
+
+class TermsEvaluator:
+    """Terms of every band at the combinations of a strip, from one provider."""
+
+    def __init__(self, provider: Any, geometry: Geometry, ozone_du: float):
+        self.provider = provider
+        self.geometry = geometry
+        self.ozone_du = float(ozone_du)
+
+    def terms(self, band: str, combos: Combos, aot=None) -> AtmosphericTerms:
+        """AtmosphericTerms (float32 vectors over the combinations). `aot` replaces the
+        combinations' AOT (any array broadcasting against a column of combinations, e.g. a
+        row of candidate AOT values gives (n_combos, n_candidates) arrays)."""
+        vza, vaa = self.geometry.view(band)
+        v = combos.values
+        raa = relative_azimuth(v["saa"], vaa)
+        if aot is None:
+            a, col = v["aot"], lambda x: x  # noqa: E731
+        else:
+            a, col = np.asarray(aot, dtype=np.float64), lambda x: np.asarray(x)[:, None]  # noqa: E731
+        return self.provider.terms(band, a, col(v["sza"]), vza, col(raa), col(v["z"]),
+                                   col(v["wv"]), self.ozone_du)
+
+
+def provider_range(provider: Any, name: str, default: Tuple[float, float]) -> Tuple[float, float]:
+    """Usable range of a provider axis: its `<name>_range` attribute ('aot550_range',
+    'water_vapour_range'), else `coverage.ranges[<name>]` (core.atmcorr.lut.AtmosphereLUT while
+    its build is incomplete), else `default`."""
+    r = getattr(provider, f"{name}_range", None)
+    if r is None:
+        cov = getattr(provider, "coverage", None)
+        ranges = getattr(cov, "ranges", None) or {}
+        key = {"water_vapour": "water_vapour_cm"}.get(name, name)
+        r = ranges.get(key) or ranges.get(name)
+    return (float(r[0]), float(r[1])) if r is not None else default
