@@ -53,16 +53,6 @@ def surface(lon, lat):
 
 # ------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """An isolated SEN2COR_HOME (no aux_data folder in it)."""
-    path = tmp_path_factory.mktemp("sen2cor_home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SEN2COR_HOME", str(path))
-    yield path
-    patch.undo()
-
-
-@pytest.fixture(scope="module")
 def l1c(tmp_path_factory):
     return generate_product(tmp_path_factory.mktemp("l1c"), size="tiny")
 

@@ -27,26 +27,6 @@ ALGORITHMS = {"sen2cor:l2a_process", "sen2cor:scene_classification", "sen2cor:l2
 
 # ------------------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module", autouse=True)
-def sen2cor_home(tmp_path_factory):
-    """SEN2COR_HOME in a temporary folder: nothing is written into the user's ~/sen2cor."""
-    home = tmp_path_factory.mktemp("sen2cor_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEN2COR_HOME", str(home))
-        yield home
-
-
-@pytest.fixture(scope="module")
-def plugin(qgis_app, qgis_processing):
-    from sen2cor_qgis import classFactory
-
-    instance = classFactory(None)
-    instance.initProcessing()
-    assert instance.provider is not None
-    yield instance
-    instance.unload()
-
-
 @pytest.fixture(scope="module")
 def l1c(tmp_path_factory):
     """A tiny generated Level-1C product (240 x 240 pixels at 10 m)."""

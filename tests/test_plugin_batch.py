@@ -27,26 +27,6 @@ TREE = "sen2cor:create_product_tree"
 
 # ------------------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module", autouse=True)
-def sen2cor_home(tmp_path_factory):
-    """SEN2COR_HOME in a temporary folder (the local cluster's workers inherit it)."""
-    home = tmp_path_factory.mktemp("sen2cor_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEN2COR_HOME", str(home))
-        yield home
-
-
-@pytest.fixture(scope="module")
-def plugin(qgis_app, qgis_processing):
-    from sen2cor_qgis import classFactory
-
-    instance = classFactory(None)
-    instance.initProcessing()
-    assert instance.provider is not None
-    yield instance
-    instance.unload()
-
-
 @pytest.fixture(scope="module")
 def products(tmp_path_factory):
     """Three good tiny products (two in `folder`, one in `more`) and a corrupt one (`bad`)."""

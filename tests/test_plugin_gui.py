@@ -19,14 +19,6 @@ from sen2cor_qgis.core.errors import CancelledError  # noqa: E402
 TITLE = "Sentinel-2 L2A"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sen2cor_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("sen2cor_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEN2COR_HOME", str(home))
-        yield home
-
-
 @pytest.fixture(scope="module")
 def l1c(tmp_path_factory):
     root = tmp_path_factory.mktemp("l1c")

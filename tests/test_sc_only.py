@@ -35,16 +35,6 @@ CLASS_QI = ("DARK_FEATURES_PERCENTAGE", "CLOUD_SHADOW_PERCENTAGE", "VEGETATION_P
 
 # --------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """An isolated SEN2COR_HOME for the whole module (never the user's ~/sen2cor)."""
-    path = tmp_path_factory.mktemp("sen2cor_home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SEN2COR_HOME", str(path))
-    yield path
-    patch.undo()
-
-
-@pytest.fixture(scope="module")
 def l1c(tmp_path_factory):
     root = tmp_path_factory.mktemp("l1c")
     return {"05.09": generate_product(root / "a", size="tiny", baseline="05.09", spacecraft="S2B"),
