@@ -59,6 +59,8 @@ def wanted(name: str) -> bool:
         return False
     if len(parts) == 1 and parts[0] in EXCLUDED_FILES:
         return False
+    if name.startswith("core/atmcorr/lut/runs/"):  # the table builder's raw 6S runs (npz ships)
+        return False
     return not name.endswith(EXCLUDED_SUFFIXES)
 
 
