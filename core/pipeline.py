@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import CancelledError, ConfigError, NotImplementedYetError
+from .errors import CancelledError, ConfigError
 
 ProgressCallback = Callable[[float, str], None]
 OUTPUT_FORMATS = ("JP2", "TIF", "RAW")
@@ -189,12 +189,13 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
     log.setLevel(logging.DEBUG if options.debug else config.log_level)  # Sen2Cor's Log_Level
     if options.cr_only and options.sc_only:
         raise ConfigError("--cr_only and --sc_only exclude each other")
-    if not (options.cr_only or options.sc_only):
-        raise NotImplementedYetError(
-            "L2A processing (scene classification and atmospheric correction) is not implemented "
-            "yet; use --sc_only for the scene classification or --cr_only to create the product tree")
-    schedule = (sc_only_schedule(options.resolution, bool(config.downsample_20_to_60))
-                if options.sc_only else None)                # refuses before anything is read
+    from .full_processing import FullProcessing, full_schedule
+    downsample = bool(config.downsample_20_to_60)
+    schedule = None                                          # refuses before anything is read
+    if options.sc_only:
+        schedule = sc_only_schedule(options.resolution, downsample)
+    elif not options.cr_only:
+        schedule = full_schedule(options.resolution, downsample)
     step(0.0, "reading the Level-1C product")
     product = read_l1c(l1c_path)
     output_dir = Path(options.output_dir) if options.output_dir else default_output_dir(l1c_path)
@@ -210,14 +211,15 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
         resolutions: tuple = ()
         qi: Dict[str, Any] = {}
     else:
-        run = SceneClassificationOnly(product, options, config, schedule, step, cancel, log)
+        kind = SceneClassificationOnly if options.sc_only else FullProcessing
+        run = kind(product, options, config, schedule, step, cancel, log)
         run.prepare_auxiliary()     # DEM (may stop the run), ESA CCI, snow: before anything is written
         step(run.TREE, "creating the Level-2A product tree")
         l2a = create_l2a_tree(product, output_dir, resolutions=schedule.resolutions,
                               dem_type=run.production_dem_type,
                               dem_resolutions=run.dem_output_resolutions,
                               aux_references=run.aux_references(), populate=run.populate, **tree)
-        resolutions, qi = schedule.resolutions, run.image_content_qi
+        resolutions, qi = run.schedule.resolutions, run.image_content_qi
     if progress is not None:
         progress(1.0, "Level-2A product complete")
     return ProcessingResult(product_path=l2a, seconds=time.monotonic() - started,
@@ -326,7 +328,7 @@ class SceneClassificationOnly:
         self.step(self.AUX, f"preparing the DEM ({dem_dir})" if dem_dir is not None
                   else "reading the auxiliary data")
         # No sun angles: the classification derives its hillshade from the mean sun angles itself.
-        dem = prepare_dem(granule.geocoding, res, dem_dir, cfg.dem_reference,
+        dem = prepare_dem(granule.geocoding, self.dem_resolutions, dem_dir, cfg.dem_reference,
                           force_exit_on_error=bool(cfg.force_exit_on_dem_error), cancel=self.cancel,
                           progress=_span(self.step, self.AUX, cci_stage), log=self.log,
                           threads=cfg.threads(),
@@ -373,6 +375,11 @@ class SceneClassificationOnly:
                                          ("land cover", self.cci.landcover),
                                          ("snow condition", self.cci.snow_condition)) if layer is not None]
         self.log.info("ESA CCI layers used: %s", ", ".join(used) if used else "none")
+
+    @property
+    def dem_resolutions(self) -> Tuple[int, ...]:
+        """Grids the DEM is prepared on: the classification's."""
+        return (self.schedule.classification,)
 
     @property
     def production_dem_type(self) -> str:

@@ -190,18 +190,6 @@ def _generation_time(name: str):
     return datetime.strptime(name.split("_")[6][:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("argv_extra, message", [
-    ([], "not implemented yet"),        # --sc_only is implemented: tests/test_sc_only.py
-])
-def test_processing_not_built_yet_fails_clearly_and_writes_nothing(products, tmp_path, home, capsys,
-                                                                    argv_extra, message):
-    out = tmp_path / "out"
-    status = cli.main([str(products["05.09-S2B"]), "--output_dir", str(out)] + argv_extra)
-    assert status == 1
-    assert message in _one_line_error(capsys)
-    assert not out.exists() or not list(out.iterdir())
-
-
 def test_pdgs_modes_fail_clearly(tmp_path, home, capsys):
     status = cli.main(["--mode", "process_tile", "--datastrip", "DS", "--tile", "T",
                        "--work_dir", str(tmp_path), "--output_dir", str(tmp_path)])

@@ -11,7 +11,7 @@ from osgeo import gdal
 
 from sen2cor_qgis.core import cli
 from sen2cor_qgis.core.config import default_config
-from sen2cor_qgis.core.errors import CancelledError, ConfigError, NotImplementedYetError
+from sen2cor_qgis.core.errors import CancelledError, ConfigError
 from sen2cor_qgis.core.pipeline import ProcessingOptions, process_product, sc_only_schedule
 from sen2cor_qgis.core.product import naming
 from sen2cor_qgis.core.product.l1c_reader import read_l1c
@@ -383,8 +383,6 @@ def test_cancel_leaves_nothing(l1c, home, tmp_path, at):
 
 def test_refusals_write_nothing(l1c, home, tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(NotImplementedYetError, match="not implemented yet"):
-        process_product(l1c["05.09"], ProcessingOptions(output_dir=str(out)))        # full L2A
     with pytest.raises(ConfigError, match="20 m or 60 m"):
         process_product(l1c["05.09"], ProcessingOptions(output_dir=str(out), sc_only=True, resolution=10))
     with pytest.raises(ConfigError, match="exclude"):

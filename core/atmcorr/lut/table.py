@@ -37,6 +37,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...errors import AuxiliaryDataError
 from ..terms import AtmosphericTerms
 from . import grid as G
 from .interp import SplineAxis, TableInterpolator
@@ -54,7 +55,7 @@ _RAW_CACHE: Dict[str, dict] = {}
 _RAW_LOCK = threading.Lock()
 
 
-class LUTNotAvailableError(LookupError):
+class LUTNotAvailableError(AuxiliaryDataError, LookupError):
     """The assembled table is missing, or does not cover what was asked."""
 
 

@@ -1,0 +1,322 @@
+"""Full Level-2A processing: scene classification + atmospheric correction (reference §3.2, §4.1).
+
+`FullProcessing` extends `pipeline.SceneClassificationOnly` (auxiliary data, DEM files, product
+tree, metadata plumbing) with the atmospheric correction of core.atmcorr:
+
+1. classification resolution R (20 m, or 60 m with --resolution 60): the L1C bands on the R grid
+   (§4.4, §4.5), the scene classification (§5), then `atmcorr.correct` at R (AOT by DDV, water
+   vapour by APDA, cirrus, terrain with the DEM, adjacency, §6) with the project's 6S table
+   integrated with the product's own spectral responses (`atmcorr.providers`). Each corrected
+   band is handed to the image writers as soon as it is done (encoded in parallel while the
+   next band is corrected), and to the 60 m derivation.
+2. 60 m derived from the 20 m run (Downsample_20_to_60, §4.5): reflectance, AOT and WVP by 3 x 3
+   block mean (+0.5), SCL by 3 x 3 median then decimation, probabilities by block mean, TCI from
+   the 60 m BOA B04/B03/B02.
+3. 10 m (no --resolution, or --resolution 10; §3.2): B02, B03, B04, B08 read at 10 m and
+   corrected with the 20 m results - SCL and AOT upsampled by nearest neighbour, the scene mean
+   water vapour (§6.4.8, §6.5); no classification and no retrieval at 10 m.
+
+A scene whose classification is NO_DATA everywhere is exported as scene classification only
+(§4.1 step 6), as Sen2Cor does. The look-up table is checked against the scene before the
+product tree is written: a scene it does not cover stops the run with a one-line error and
+nothing written (see atmcorr.providers).
+
+Outputs per resolution folder: ESA's layer list (naming.RESOLUTION_LAYERS, §9.3) - BOA bands
+(uint16, BOA_ADD_OFFSET = the L1C RADIO_ADD_OFFSET, §6.10), AOT and WVP (§6.4.8, §6.5), SCL at
+20/60 m, TCI; QI_DATA: MSK_CLDPRB/MSK_SNWPRB at 20/60 m, MSK_DDVPXL at R (Generate_DDV_Output),
+the PVI from the coarsest TCI; AUX_DATA DEM at 10/20 m (Generate_DEM_Output); metadata with the
+correction's quality values (Image_Content_QI: GRANULE_MEAN_AOT/WV, AOT_RETRIEVAL_METHOD, ozone;
+L2A_QUALITY.xml: visibilities, DDV share, water-vapour method, negative-BOA percentages per band,
+LUT files, DEM values).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from .errors import ConfigError
+from .pipeline import ProcessingOptions, Schedule, SceneClassificationOnly, _span
+
+BANDS_10 = ("B02", "B03", "B04", "B08")
+
+
+def full_schedule(resolution: Optional[int], downsample_20_to_60: bool) -> Schedule:
+    """§3.2: no --resolution or 10 -> 20 m then 10 m; 20 -> 20 m; 60 -> native 60 m (Downsample
+    forced FALSE). The 60 m product is derived from the 20 m run when Downsample_20_to_60."""
+    if resolution not in (None, 10, 20, 60):
+        raise ConfigError(f"--resolution must be 10, 20 or 60, got {resolution!r}")
+    if resolution == 60:
+        return Schedule(classification=60, native=(60,))
+    derived = (60,) if downsample_20_to_60 else ()
+    if resolution == 20:
+        return Schedule(classification=20, native=(20,), derived=derived)
+    return Schedule(classification=20, native=(20, 10), derived=derived)
+
+
+class FullProcessing(SceneClassificationOnly):
+    """Scene classification and atmospheric correction written as a Level-2A product (module
+    notes)."""
+
+    # progress fractions of the run
+    AUX, TREE, READ, CLASSIFY, CORRECT, FINE, EXPORT, METADATA, MANIFEST = (
+        0.01, 0.09, 0.10, 0.18, 0.28, 0.62, 0.92, 0.95, 0.98)
+
+    def __init__(self, product: Any, options: ProcessingOptions, config: Any, schedule: Schedule,
+                 step, cancel: Any, log: logging.Logger) -> None:
+        super().__init__(product, options, config, schedule, step, cancel, log)
+        self.tables: Any = None                     # atmcorr.providers.ProviderChoice
+        self.quality: Dict[str, Any] = {}           # correction quality values (classification grid)
+        self.scene_classification_only = False     # §4.1 step 6: SCL all NO_DATA
+
+    # -- auxiliary data --------------------------------------------------------------------------
+    @property
+    def dem_resolutions(self) -> Tuple[int, ...]:
+        return tuple(self.schedule.native)
+
+    def prepare_auxiliary(self) -> None:
+        """The auxiliary data of the classification (parent), the DEM on every processed grid,
+        and the 6S tables, checked against the scene - all before anything is written."""
+        from .atmcorr.providers import SceneEnvelope, providers_for_product
+
+        super().prepare_auxiliary()
+        self.step(self.TREE - 0.01, "loading the 6S look-up table")
+        res = self.schedule.classification
+        if res in self.elevation:
+            z = self.elevation[res]
+            finite = z[np.isfinite(z)]
+            zr = (float(finite.min()) / 1000.0, float(finite.max()) / 1000.0) if finite.size else (0.0, 0.0)
+            zr = (max(zr[0], 0.0), max(zr[1], 0.0))
+        else:
+            alt = float(self.config.altitude)
+            zr = (alt, alt)
+        envelope = SceneEnvelope.of_product(self.product, zr)
+        self.tables = providers_for_product(self.product, str(self.config.aerosol_type), envelope,
+                                            log=self.log)
+
+    # -- the populate callback of create_l2a_tree -----------------------------------------------
+    def populate(self, tmp: Path, names) -> None:
+        from .raster.l2a_images import L2AImageWriter
+        from .sceneclass.product_inputs import classify_product, product_source
+
+        res = self.schedule.classification
+        self.step(self.READ, f"reading the Level-1C bands at {res} m")
+        inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY))
+        self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
+        cci = self.cci
+        sc = classify_product(
+            self.product, res, config=self.config, mode=self.mode, inputs=inputs,
+            dem=self.elevation.get(res),
+            esacci_water=None if cci is None else cci.waterbodies,
+            esacci_landcover=None if cci is None else cci.landcover,
+            snow_climatology=None if cci is None else cci.snow_condition,
+            snow_possible=True if self.snow is None else bool(self.snow.possible),
+            progress=_span(self.step, self.CLASSIFY, self.CORRECT), cancel=self.cancel)
+        percentages = sc.percentages(None if cci is None else cci.waterbodies)
+        self.log.info("scene classification: %s", ", ".join(
+            f"{k} {v:.2f}" for k, v in percentages.items() if v))
+        if int(sc.scl.max()) <= int(self.config.sc.classificators.NO_DATA):
+            self.log.warning("the scene classification is NO_DATA everywhere: scene "
+                             "classification only (no atmospheric correction)")
+            self.scene_classification_only = True
+            source = inputs[0]
+            del inputs
+            with L2AImageWriter(tmp, names, self.product.granule.geocoding,
+                                self.options.output_format, sc_cog=self.options.sc_cog,
+                                threads=self.config.threads(), cancel=self.cancel) as images:
+                self.export(images, sc, source)
+            self.schedule = Schedule(self.schedule.classification,
+                                     (self.schedule.classification,), self.schedule.derived)
+        else:
+            with L2AImageWriter(tmp, names, self.product.granule.geocoding,
+                                self.options.output_format, sc_cog=self.options.sc_cog,
+                                threads=self.config.threads(), cancel=self.cancel) as images:
+                coarsest_tci = self.correct_classification_grid(images, inputs, sc)
+                del inputs
+                if 10 in self.schedule.native:
+                    self.correct_10m(images, sc)
+                images.write_preview(*coarsest_tci)
+                self.step(self.EXPORT, "finishing the image files")
+        self.write_dem_outputs(tmp, names)
+        self.step(self.METADATA, "updating the product metadata")
+        self.update_metadata(tmp, names, images, percentages)
+        self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
+
+    # -- correction on the classification grid ---------------------------------------------------
+    def _correct_args(self, res: int) -> Dict[str, Any]:
+        from .atmcorr import Geometry
+        product, aux = self.product, self.product.granule.auxiliary
+        latitude = float(np.mean([p[0] for p in product.footprint])) if product.footprint else None
+        return dict(geometry=Geometry.from_product(product, res), dem=self.elevation.get(res),
+                    config=self.config, resolution=res, aux_ozone_du=aux.mean_ozone_du,
+                    aux_water_vapour_cm=aux.mean_water_vapour_cm, cams_aod550=aux.mean_aod550,
+                    latitude=latitude, date=product.granule.sensing_time,
+                    with_offset=product.has_radiometric_offset, output="dn",
+                    release_inputs=True, threads=self.config.threads(), cancel=self.cancel)
+
+    def correct_classification_grid(self, images, inputs, sc) -> Tuple[np.ndarray, int]:
+        """Correct at R, write R's layers (and the derived 60 m); returns (TCI, resolution) of
+        the coarsest grid for the preview."""
+        from .atmcorr import correct
+        from .product import naming
+        from .raster.l2a_images import REFLECTANCE_BANDS
+        from .raster.resample import block_mean_dn, block_mean_round
+        from .raster.tci import TCI_BANDS, true_colour_from
+
+        res = self.schedule.classification
+        source, nodata, _ = inputs
+        layers = naming.RESOLUTION_LAYERS[res]
+        derive_60 = 60 in self.schedule.derived
+        coarse: Dict[str, np.ndarray] = {}
+        tci_bands: Dict[str, np.ndarray] = {}
+        lock = threading.Lock()
+
+        def sink(band: str, dn: np.ndarray) -> None:      # called under correct()'s lock
+            if band in layers:
+                images.write_image(band, res, dn)
+            if derive_60:
+                coarse[band] = block_mean_dn(dn, 3, 0)[0]
+            if band in TCI_BANDS:
+                with lock:
+                    tci_bands[band] = dn
+
+        self.add_correction_bands(source, res)
+        self.step(self.CORRECT, f"atmospheric correction at {res} m")
+        result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers, sink=sink,
+                         ddv_output=bool(self.config.generate_ddv_output),
+                         progress=_span(self.step, self.CORRECT, self.FINE if 10 in self.schedule.native
+                                        else self.EXPORT), **self._correct_args(res))
+        del source
+        for message in result.messages:
+            self.log.info("atmospheric correction %d m: %s", res, message)
+        self.log.info("atmospheric correction %d m: AOT550 %.3f (%s), water vapour %.2f cm (%s), "
+                      "visibility %.1f km; %s", res, result.quality["GRANULE_MEAN_AOT"],
+                      result.quality["AOT_RETRIEVAL_METHOD"], result.quality["GRANULE_MEAN_WV"],
+                      result.quality["WV_RETRIEVAL_METHOD"], result.quality["FINAL_VISIBILITY_KM"],
+                      ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+        self.quality = dict(result.quality)
+        self.aot_map, self.scl_map = result.aot550, sc.scl
+        offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}
+        tci = true_colour_from(tci_bands, offsets, 0)
+        tci_bands.clear()
+        for layer, data in (("AOT", result.aot550), ("WVP", result.water_vapour), ("SCL", sc.scl),
+                            ("TCI", tci)):
+            if layer in layers and (layer != "TCI" or self.config.generate_tci_output):
+                images.write_image(layer, res, data)
+        images.write_mask("MSK_CLDPRB", res, sc.cloud_probability)
+        images.write_mask("MSK_SNWPRB", res, sc.snow_probability)
+        if self.config.generate_ddv_output and result.ddv_mask is not None:
+            images.write_mask(naming.DDV_MASK, res, result.ddv_mask)
+        preview = (tci, res)
+        if derive_60:
+            self.step(self.FINE - 0.02 if 10 in self.schedule.native else self.EXPORT - 0.02,
+                      "deriving the 60 m product from the 20 m run")
+            scl60, cloud60, snow60 = sc.at_60m()
+            for band in naming.RESOLUTION_LAYERS[60]:
+                if band in REFLECTANCE_BANDS:
+                    images.write_image(band, 60, coarse[band])
+            coarse_tci = true_colour_from(coarse, offsets, 0)
+            coarse.clear()
+            images.write_image("AOT", 60, block_mean_round(result.aot550, 3, np.uint16))
+            images.write_image("WVP", 60, block_mean_round(result.water_vapour, 3, np.uint16))
+            images.write_image("SCL", 60, scl60)
+            if self.config.generate_tci_output:
+                images.write_image("TCI", 60, coarse_tci)
+            images.write_mask("MSK_CLDPRB", 60, cloud60)
+            images.write_mask("MSK_SNWPRB", 60, snow60)
+            preview = (coarse_tci, 60)
+        self.water_vapour_map = result.water_vapour
+        return preview
+
+    def add_correction_bands(self, source, res: int) -> None:
+        """The bands the correction needs that the classification did not read (B01, B06, B07 at
+        20 m and 60 m), brought to the grid by the same rules (§4.5)."""
+        from .atmcorr import BANDS_20_60
+        from .sceneclass.product_inputs import band_dn_at
+
+        for band in BANDS_20_60:
+            if band not in source.arrays and band in self.product.granule.image_files:
+                self.step(self.CORRECT, f"reading {band} at {res} m", detail=True)
+                source.arrays[band] = band_dn_at(self.product, band, res)[0]
+                source.offsets[band] = float(self.product.bands[band].radio_add_offset)
+        source.bands = tuple(source.arrays)
+
+    # -- 10 m -----------------------------------------------------------------------------------
+    def correct_10m(self, images, sc) -> None:
+        """B02, B03, B04, B08 at 10 m with the 20 m SCL and AOT (nearest) and the scene mean
+        water vapour; writes the 10 m layers."""
+        from .atmcorr import correct
+        from .product import naming
+        from .raster.resample import upsample_nearest
+        from .raster.tci import TCI_BANDS, true_colour_from
+        from .sceneclass.bands import ArraySource
+
+        product = self.product
+        nod_value = product.special_values.get("NODATA", 0)
+        arrays: Dict[str, np.ndarray] = {}
+        nodata = None
+        for i, band in enumerate(BANDS_10):
+            self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
+            dn = product.read_band(band)
+            nodata = (dn == nod_value) if nodata is None else (nodata | (dn == nod_value))
+            arrays[band] = dn
+        source = ArraySource(arrays, offset={b: product.bands[b].radio_add_offset for b in arrays},
+                             quantification=product.quantification_value, nodata_dn=nod_value)
+        scl10 = upsample_nearest(self.scl_map, 2)
+        layers = naming.RESOLUTION_LAYERS[10]
+        tci_bands: Dict[str, np.ndarray] = {}
+
+        def sink(band: str, dn: np.ndarray) -> None:
+            if band in layers:
+                images.write_image(band, 10, dn)
+            if band in TCI_BANDS:
+                tci_bands[band] = dn
+
+        chosen = self.quality.get("details", {}).get("aerosol_model")
+        providers = self.tables.providers
+        provider = providers.get(chosen) or next(iter(providers.values()))
+        self.step(self.FINE + 0.04, "atmospheric correction at 10 m (SCL, AOT and water vapour "
+                  "of the 20 m run)")
+        result = correct(source, nodata, scl10, terms_provider=provider, sink=sink,
+                         aot550=self.aot_map, water_vapour_cm=float(self.quality["GRANULE_MEAN_WV"]
+                                                                    or 0.0) or None,
+                         ddv_output=False, bands=BANDS_10,
+                         progress=_span(self.step, self.FINE + 0.04, self.EXPORT),
+                         **self._correct_args(10))
+        del source, arrays, scl10
+        for message in result.messages:
+            self.log.info("atmospheric correction 10 m: %s", message)
+        offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}
+        images.write_image("AOT", 10, result.aot550)
+        images.write_image("WVP", 10, result.water_vapour)
+        if self.config.generate_tci_output:
+            images.write_image("TCI", 10, true_colour_from(tci_bands, offsets, 0))
+        tci_bands.clear()
+        band_qa = {k: v for k, v in result.quality.items() if k == "B08"}
+        self.quality.update(band_qa)          # negative BOA share of B08 (only corrected at 10 m)
+
+    # -- metadata --------------------------------------------------------------------------------
+    def update_metadata(self, tmp: Path, names, images, percentages: Dict[str, float]) -> None:
+        """As the parent, with the correction's quality values (module notes)."""
+        super().update_metadata(tmp, names, images, percentages)
+        if self.scene_classification_only or not self.quality:
+            return
+        from .atmcorr import image_content_qi_values, l2a_quality_values
+        from .auxdata.dem import STATUS_DEM
+        from .product.l2a_qi import PRODUCT_QI_ORDER, update_image_content_qi
+        from .product.l2a_quality import FILE_NAME, update_l2a_quality
+        from .product.l2a_tree import MTD_PRODUCT, MTD_TILE
+
+        granule = tmp / "GRANULE" / names.granule
+        qi = image_content_qi_values(self.quality)
+        update_image_content_qi(tmp / MTD_PRODUCT, {k: v for k, v in qi.items()
+                                                         if k in PRODUCT_QI_ORDER})
+        update_image_content_qi(granule / MTD_TILE, qi)
+        values = l2a_quality_values(self.quality)
+        if self.dem is not None and self.dem.status == STATUS_DEM:
+            values.update(self.dem.quality_values())      # the DEM reader's values win
+        update_l2a_quality(granule / "QI_DATA" / FILE_NAME, values)
+        self.image_content_qi.update(qi)
