@@ -1,0 +1,254 @@
+"""Full L2A processing end to end (`L2A_Process` without --sc_only): the product, its values and
+its accuracy against the generator's truth, with the project's 6S look-up table.
+
+The accuracy part is a closed loop through the whole chain - L1C JPEG 2000 bands, resampling,
+scene classification, DDV aerosol, APDA water vapour, surface reflectance with the look-up
+table, DN encoding, JPEG 2000 writing - against the surface reflectance the generator pushed
+through 6S at the scene's exact geometry (tools/sample_product; the generator's 6S runs are
+independent of the look-up table). Criteria as tests/test_atmcorr_closed_loop.py: in clear
+land-cover interiors at least 95 % of the pixels within |rho - truth| <= 0.005 + 0.05 truth for
+every band (90 % for B01/B09); AOT550 within max(0.03, 10 %); water vapour within 10 %. The
+generator has no adjacency effect and a flat sea-level ground, so the run uses Adj_Km 0 and
+Altitude 0 (everything else is the default configuration).
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from sen2cor_qgis.core import cli
+from sen2cor_qgis.core.atmcorr.lut import LUTNotAvailableError
+from sen2cor_qgis.core.atmcorr.lut import table as lut_table
+from sen2cor_qgis.core.errors import CancelledError
+from sen2cor_qgis.core.full_processing import full_schedule
+from sen2cor_qgis.core.pipeline import ProcessingOptions, process_product
+from sen2cor_qgis.core.product import naming
+from sen2cor_qgis.core.product.l2a_qi import qi_values
+from sen2cor_qgis.core.product.l2a_quality import quality_values
+from sen2cor_qgis.core.product.l2a_tree import product_names
+from sen2cor_qgis.core.product.l2a_xml import find_local, parse_file
+from sen2cor_qgis.core.raster.resample import block_mean_dn, upsample_nearest
+from sen2cor_qgis.tools.sample_product import generate_product
+from sen2cor_qgis.tools.sample_product.generator import truth_dir_for
+
+from .test_atmcorr_closed_loop import _block, interiors
+
+gdal.UseExceptions()
+FLAT_SEA_LEVEL = {"Adj_Km": 0.0, "Altitude": 0.0}
+NATIVE = {"B01": 60, "B09": 60, "B02": 10, "B03": 10, "B04": 10, "B08": 10}
+
+
+def _read(path: Path) -> np.ndarray:
+    ds = gdal.Open(str(path))              # keep the dataset alive while its band is read
+    return ds.GetRasterBand(1).ReadAsArray()
+
+
+def _granule(l2a: Path) -> Path:
+    (granule,) = list((l2a / "GRANULE").iterdir())
+    return granule
+
+
+@pytest.fixture(scope="module")
+def l1c(tmp_path_factory):
+    return generate_product(tmp_path_factory.mktemp("l1c"), size="tiny", spacecraft="S2B")
+
+
+@pytest.fixture(scope="module")
+def full_run(l1c, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    result = process_product(l1c, ProcessingOptions(output_dir=str(out), overrides=FLAT_SEA_LEVEL))
+    return result.product_path, result
+
+
+# ----------------------------------------------------------------------------------- schedule
+def test_schedule_follows_sen2cor():
+    assert full_schedule(None, True).native == (20, 10) and full_schedule(None, True).derived == (60,)
+    assert full_schedule(10, False).native == (20, 10) and full_schedule(10, False).derived == ()
+    assert full_schedule(20, True).native == (20,) and full_schedule(20, True).derived == (60,)
+    assert full_schedule(60, True).native == (60,) and full_schedule(60, True).derived == ()
+
+
+# ------------------------------------------------------------------------------------ product
+def test_every_layer_of_every_resolution_is_written(full_run):
+    l2a, result = full_run
+    names = product_names(l2a)
+    assert result.resolutions == (10, 20, 60)
+    for res in (10, 20, 60):
+        for layer in naming.RESOLUTION_LAYERS[res]:
+            path = l2a / names.image_relpath(layer, res)
+            assert path.is_file(), path
+            ds = gdal.Open(str(path))
+            assert ds.RasterCount == (3 if layer == "TCI" else 1)
+            dtype = gdal.GetDataTypeName(ds.GetRasterBand(1).DataType)
+            assert dtype == ("Byte" if layer in ("SCL", "TCI") else "UInt16"), (layer, dtype)
+    qi = _granule(l2a) / "QI_DATA"
+    for mask in ("MSK_CLDPRB", "MSK_SNWPRB"):
+        for res in (20, 60):
+            assert (l2a / names.mask_relpath(mask, res)).is_file()
+    assert not list(qi.glob("MSK_CLDPRB_10m*"))
+    assert len(list(qi.glob("*_PVI.jp2"))) == 1
+
+
+def test_surface_reflectance_matches_the_truth(l1c, full_run):
+    """The closed loop through the product files (module notes)."""
+    l2a, _ = full_run
+    names = product_names(l2a)
+    tdir = truth_dir_for(l1c)
+    inner = interiors(tdir)
+    lines, problems = [], []
+    for res, bands in ((20, ("B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12")),
+                       (10, ("B02", "B03", "B04", "B08")), (60, ("B01", "B09"))):
+        for band in bands:
+            truth = _read(tdir / f"SR_{band}.tif").astype(np.float64)
+            native = NATIVE.get(band, 20)
+            ref = _block(truth, res // native) if res > native else truth
+            ours = (_read(l2a / names.image_relpath(band, res)).astype(np.float64) - 1000.0) / 10000.0
+            mask = inner[res] & np.isfinite(ref)
+            err = np.abs(ours[mask] - ref[mask])
+            share = 100.0 * np.mean(err <= 0.005 + 0.05 * ref[mask])
+            lines.append(f"{res} m {band}: {share:5.1f} % within, bias {np.mean(ours[mask] - ref[mask]):+.5f}, "
+                         f"n {mask.sum()}")
+            if mask.sum() < 20 or share < (90.0 if band in ("B01", "B09") else 95.0):
+                problems.append(lines[-1])
+    print("\n" + "\n".join(lines))
+    assert not problems, problems
+
+
+def test_aot_and_water_vapour_maps_match_the_truth(l1c, full_run):
+    l2a, result = full_run
+    names = product_names(l2a)
+    inner = interiors(truth_dir_for(l1c))[20]
+    aot = _read(l2a / names.image_relpath("AOT", 20)) / 1000.0
+    wv = _read(l2a / names.image_relpath("WVP", 20)) / 1000.0
+    assert abs(aot[inner].mean() - 0.15) <= 0.03
+    assert abs(wv[inner].mean() - 1.5) <= 0.15
+    assert result.image_content_qi["AOT_RETRIEVAL_METHOD"] == "SEN2COR_DDV"
+    assert result.image_content_qi["GRANULE_MEAN_AOT"] == pytest.approx(0.15, abs=0.03)
+    assert result.image_content_qi["GRANULE_MEAN_WV"] == pytest.approx(1.5, abs=0.15)
+
+
+def test_10m_run_reuses_the_20m_aot_and_classification(full_run):
+    l2a, _ = full_run
+    names = product_names(l2a)
+    aot20 = _read(l2a / names.image_relpath("AOT", 20))
+    aot10 = _read(l2a / names.image_relpath("AOT", 10))
+    up = upsample_nearest(aot20, 2)
+    valid = (aot10 > 0) & (up > 0)
+    assert valid.mean() > 0.5
+    assert np.array_equal(aot10[valid], up[valid])
+    wvp10 = _read(l2a / names.image_relpath("WVP", 10))
+    assert len(np.unique(wvp10[wvp10 > 0])) == 1          # the scene mean water vapour
+
+
+def test_60m_product_is_derived_from_the_20m_run(full_run):
+    l2a, _ = full_run
+    names = product_names(l2a)
+    for band in ("B04", "B8A", "B12"):
+        b20 = _read(l2a / names.image_relpath(band, 20))
+        assert np.array_equal(_read(l2a / names.image_relpath(band, 60)), block_mean_dn(b20, 3, 0)[0])
+
+
+def test_metadata_holds_the_correction_values(full_run):
+    l2a, _ = full_run
+    granule = _granule(l2a)
+    product_qi = qi_values(l2a / "MTD_MSIL2A.xml")
+    assert product_qi["AOT_RETRIEVAL_METHOD"] == "SEN2COR_DDV"
+    assert 0.12 <= float(product_qi["GRANULE_MEAN_AOT"]) <= 0.18
+    assert 1.35 <= float(product_qi["GRANULE_MEAN_WV"]) <= 1.65
+    assert product_qi["OZONE_SOURCE"] == "AUX_ECMWFT"
+    quality = quality_values(granule / "QI_DATA" / "L2A_QUALITY.xml")
+    assert quality["WV_RETRIEVAL_METHOD"] == "SEN2COR_APDA"
+    assert float(quality["FINAL_VISIBILITY_KM"]) > 5.0
+    assert float(quality["DDV_PIXEL_PERCENTAGE"]) > 0.0
+    assert "lut_6s.npz" in quality["LUT_DATA_FILES"]
+    for band in ("B02", "B04", "B08", "B12"):
+        assert 0.0 <= float(quality[band]) <= 100.0, band
+    root = parse_file(l2a / "MTD_MSIL2A.xml")
+    offsets = [int(e.text) for e in root.iterfind(".//{*}BOA_ADD_OFFSET")]
+    assert offsets and set(offsets) == {-1000}
+
+
+def test_gdal_sentinel2_driver_reads_the_surface_reflectance(full_run):
+    l2a, _ = full_run
+    names = product_names(l2a)
+    ds = gdal.Open(str(l2a / "MTD_MSIL2A.xml"))
+    subdatasets = {v.split(":")[-2]: v for k, v in ds.GetMetadata("SUBDATASETS").items() if k.endswith("_NAME")}
+    sub = gdal.Open(subdatasets["10m"])
+    bands = {sub.GetRasterBand(i + 1).GetDescription().split(",")[0]: i + 1 for i in range(sub.RasterCount)}
+    assert {"B4", "B3", "B2", "B8"} <= set(bands)
+    assert np.array_equal(sub.GetRasterBand(bands["B4"]).ReadAsArray(),
+                          _read(l2a / names.image_relpath("B04", 10)))
+
+
+# ---------------------------------------------------------------------------------- variants
+@pytest.mark.parametrize("resolution, folders", [("20", (20, 60)), ("60", (60,))])
+def test_resolution_option(l1c, home, tmp_path, resolution, folders):
+    out = tmp_path / "out"
+    assert cli.main([str(l1c), "--output_dir", str(out), "--resolution", resolution]) == 0
+    (l2a,) = list(out.iterdir())
+    img = _granule(l2a) / "IMG_DATA"
+    for res in (10, 20, 60):
+        files = list((img / f"R{res}m").glob("*")) if (img / f"R{res}m").is_dir() else []
+        assert bool(files) == (res in folders), (res, files)
+    if resolution == "60":
+        names = product_names(l2a)
+        assert _read(l2a / names.image_relpath("B09", 60)).any()
+        assert quality_values(_granule(l2a) / "QI_DATA" / "L2A_QUALITY.xml")["AOT_RETRIEVAL_METHOD"] \
+            in ("SEN2COR_DDV", "CAMS", "FIXED")
+
+
+def test_look_up_table_that_does_not_cover_the_scene_stops_before_writing(l1c, home, tmp_path,
+                                                                          monkeypatch, capsys):
+    """While the table is being built, a scene outside the finished part is refused with one line
+    (never corrected with clamped terms)."""
+    real_setup = lut_table.AtmosphereLUT._setup
+
+    def shrunk(self):
+        real_setup(self)
+        cov = self.coverage
+        ranges = dict(cov.ranges, sza=(50.0, 70.0))                  # the scene has 45 deg
+        self.coverage = lut_table.Coverage(cov.aerosol, cov.unit, cov.bands, ranges, cov.nodes, False,
+                                           cov.scattering_nodes_done, cov.scattering_nodes_total)
+    monkeypatch.setattr(lut_table.AtmosphereLUT, "_setup", shrunk)
+    out = tmp_path / "out"
+    with pytest.raises(LUTNotAvailableError, match="sun zenith"):
+        process_product(l1c, ProcessingOptions(output_dir=str(out)))
+    assert not out.exists() or not list(out.iterdir())
+    assert cli.main([str(l1c), "--output_dir", str(out)]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("L2A_Process: error:")]
+    assert len(err) == 1 and "look-up table" in err[0]
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_cancel_during_the_correction_leaves_nothing(l1c, home, tmp_path):
+    out = tmp_path / "out"
+    event = threading.Event()
+    seen = []
+
+    def progress(fraction, message):
+        seen.append(message)
+        if "surface reflectance" in message:
+            event.set()
+    with pytest.raises(CancelledError):
+        process_product(l1c, ProcessingOptions(output_dir=str(out)), progress=progress, cancel=event)
+    assert any("surface reflectance" in m for m in seen)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_default_configuration_runs_with_adjacency(l1c, home, tmp_path):
+    """Sen2Cor's defaults (Adj_Km 1, Altitude 0.1): the product is complete and the reflectance
+    stays close to the truth (the generator has no adjacency effect, so the adjacency term
+    makes small changes only where neighbours differ)."""
+    out = tmp_path / "out"
+    result = process_product(l1c, ProcessingOptions(output_dir=str(out), resolution=20))
+    names = product_names(result.product_path)
+    tdir = truth_dir_for(l1c)
+    inner = interiors(tdir)[20]
+    truth = _read(tdir / "SR_B8A.tif")
+    ours = (_read(result.product_path / names.image_relpath("B8A", 20)).astype(float) - 1000) / 1e4
+    assert np.median(np.abs(ours[inner] - truth[inner])) < 0.01
+    assert find_local(parse_file(result.product_path / "MTD_MSIL2A.xml"), ".//Product_Info") is not None
