@@ -143,6 +143,7 @@ class FullProcessing(SceneClassificationOnly):
         self.write_dem_outputs(tmp, names)
         self.step(self.METADATA, "updating the product metadata")
         self.update_metadata(tmp, names, images, percentages)
+        self.write_report(tmp, names)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
 
     # -- correction on the classification grid ---------------------------------------------------

@@ -178,15 +178,28 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
     processing: atmospheric correction).
     """
     from .config import load_config
-    from .product.l1c_reader import read_l1c
-    from .product.l2a_tree import create_l2a_tree
+    from .product.run_report import RunReport
 
     log = log or logging.getLogger("sen2cor_qgis")
     started = time.monotonic()
     step = _checker(progress, cancel, log)
     config = load_config(gip_l2a=options.gip_l2a, gip_sc=options.gip_sc, gip_ac=options.gip_ac,
                          gip_pb=options.gip_pb, overrides=options.overrides, home=options.sen2cor_home)
-    log.setLevel(logging.DEBUG if options.debug else config.log_level)  # Sen2Cor's Log_Level
+    level = logging.DEBUG if options.debug else config.log_level     # Sen2Cor's Log_Level
+    log.setLevel(level)
+    report = RunReport(level)
+    log.addHandler(report)
+    try:
+        return _process(l1c_path, options, config, log, report, step, progress, cancel, started)
+    finally:
+        log.removeHandler(report)
+
+
+def _process(l1c_path, options: ProcessingOptions, config: Any, log: logging.Logger, report: Any,
+             step, progress, cancel, started: float) -> ProcessingResult:
+    from .product.l1c_reader import read_l1c
+    from .product.l2a_tree import create_l2a_tree
+
     if options.cr_only and options.sc_only:
         raise ConfigError("--cr_only and --sc_only exclude each other")
     from .full_processing import FullProcessing, full_schedule
@@ -213,6 +226,7 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
     else:
         kind = SceneClassificationOnly if options.sc_only else FullProcessing
         run = kind(product, options, config, schedule, step, cancel, log)
+        run.report = report
         run.prepare_auxiliary()     # DEM (may stop the run), ESA CCI, snow: before anything is written
         step(run.TREE, "creating the Level-2A product tree")
         l2a = create_l2a_tree(product, output_dir, resolutions=schedule.resolutions,
@@ -220,10 +234,27 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
                               dem_resolutions=run.dem_output_resolutions,
                               aux_references=run.aux_references(), populate=run.populate, **tree)
         resolutions, qi = run.schedule.resolutions, run.image_content_qi
+    log.info("Level-2A product %s written in %.1f s", l2a.name, time.monotonic() - started)
+    _write_home_report(report, config, options, l2a.name, log)
     if progress is not None:
         progress(1.0, "Level-2A product complete")
     return ProcessingResult(product_path=l2a, seconds=time.monotonic() - started,
                             resolutions=resolutions, image_content_qi=qi)
+
+
+def _write_home_report(report: Any, config: Any, options: ProcessingOptions, name: str,
+                       log: logging.Logger) -> None:
+    """The whole run's report in $SEN2COR_HOME/log (Sen2Cor's place); a failure to write it is
+    logged, never fatal (the product is complete)."""
+    home = getattr(getattr(config, "sources", None), "home", None)
+    if home is None:
+        from .config import sen2cor_home
+        home = sen2cor_home(options.sen2cor_home)
+    try:
+        path = report.write(report.home_report_path(home, name), name)
+        log.debug("processing report: %s", path)
+    except OSError as exc:
+        log.warning("cannot write the processing report in %s/log: %s", home, exc)
 
 
 # -------------------------------------------------------------------------------- --sc_only
@@ -300,6 +331,7 @@ class SceneClassificationOnly:
         self.snow: Any = None                       # core.auxdata.snow.SnowDecision
         self.snow_map_file: Optional[Path] = None   # GlobalSnowMap used (None: built-in rule)
         self.aux_dir: Optional[Path] = None
+        self.report: Any = None                     # core.product.run_report.RunReport
         self._dem_outputs: Tuple[int, ...] = ()
 
     # -- auxiliary data ------------------------------------------------------------------------
@@ -457,7 +489,16 @@ class SceneClassificationOnly:
         self.write_dem_outputs(tmp, names)
         self.step(self.METADATA, "updating the product metadata")
         self.update_metadata(tmp, names, images, percentages)
+        self.write_report(tmp, names)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
+
+    def write_report(self, tmp: Path, names) -> None:
+        """The run's report so far into QI_DATA (core.product.run_report), before the manifest."""
+        from .product.run_report import PRODUCT_REPORT
+        if self.report is not None:
+            self.log.info("writing the processing report %s", PRODUCT_REPORT)
+            self.report.write(tmp / "GRANULE" / names.granule / "QI_DATA" / PRODUCT_REPORT,
+                              names.product)
 
     # -- images --------------------------------------------------------------------------------
     def _files_planned(self) -> int:

@@ -252,3 +252,21 @@ def test_default_configuration_runs_with_adjacency(l1c, home, tmp_path):
     ours = (_read(result.product_path / names.image_relpath("B8A", 20)).astype(float) - 1000) / 1e4
     assert np.median(np.abs(ours[inner] - truth[inner])) < 0.01
     assert find_local(parse_file(result.product_path / "MTD_MSIL2A.xml"), ".//Product_Info") is not None
+
+
+def test_processing_report_in_the_product_and_in_the_home_log(full_run, sen2cor_home):
+    """The run's log at Log_Level (INFO by default) in QI_DATA (listed in manifest.safe) and the
+    whole run in $SEN2COR_HOME/log."""
+    from lxml import etree
+
+    l2a, _ = full_run
+    report = _granule(l2a) / "QI_DATA" / "L2A_PROCESS_REPORT.xml"
+    root = etree.parse(str(report)).getroot()
+    messages = [r.text for r in root.iter("record")]
+    assert {r.get("level") for r in root.iter("record")} <= {"INFO", "WARNING", "ERROR"}
+    assert any("atmospheric correction 20 m: AOT550" in m for m in messages)
+    assert "L2A_PROCESS_REPORT.xml" in (l2a / "manifest.safe").read_text()
+    logs = list((sen2cor_home / "log").glob(f"{l2a.name[:-5]}_*_report.xml"))
+    assert len(logs) == 1
+    home_messages = [r.text for r in etree.parse(str(logs[0])).getroot().iter("record")]
+    assert any("written in" in m for m in home_messages) and len(home_messages) > len(messages)

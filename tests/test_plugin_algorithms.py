@@ -291,18 +291,6 @@ def test_wrong_product_and_invalid_gipp_keep_the_core_message(plugin, l1c, tmp_p
     assert _entries(tmp_path / "o") == []
 
 
-def test_processing_not_in_this_build_is_reported_not_ignored(plugin, l1c, tmp_path):
-    try:
-        process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "probe")))
-    except NotImplementedYetError as exc:
-        with pytest.raises(QgsProcessingException) as error:
-            _run("sen2cor:l2a_process", {"INPUT": str(l1c), "OUTPUT_DIR": str(tmp_path / "out")})
-        assert str(error.value) == str(exc)                      # the same one-line message
-        assert _entries(tmp_path / "out") == []
-    else:
-        pytest.skip("full processing exists: covered by the model-chain test")
-
-
 @pytest.mark.parametrize("alg_id, parameters, required", [
     ("sen2cor:l2a_process", {"RESOLUTION": "20"}, ("SCL", "TCI", "AOT", "WVP", "BOA_20M")),
     ("sen2cor:scene_classification", {"RESOLUTION": "20"}, ("SCL", "TCI")),

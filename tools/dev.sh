@@ -58,8 +58,7 @@ demo() {
   local l1c
   l1c=$("$VENV/bin/python" tools/make_sample_product.py --size small --output-dir "$out" --quiet)
   log "converting $l1c with L2A_Process"
-  # --sc_only until the atmospheric correction's look-up table is complete (full processing then)
-  "$VENV/bin/L2A_Process" "$l1c" --output_dir "$out" --sc_only
+  "$VENV/bin/L2A_Process" "$l1c" --output_dir "$out"
 }
 
 run_tests() {
