@@ -99,7 +99,6 @@ class FullProcessing(SceneClassificationOnly):
 
     # -- the populate callback of create_l2a_tree -----------------------------------------------
     def populate(self, tmp: Path, names) -> None:
-        from .raster.l2a_images import L2AImageWriter
         from .sceneclass.product_inputs import classify_product, product_source
 
         res = self.schedule.classification
@@ -124,16 +123,12 @@ class FullProcessing(SceneClassificationOnly):
             self.scene_classification_only = True
             source = inputs[0]
             del inputs
-            with L2AImageWriter(tmp, names, self.product.granule.geocoding,
-                                self.options.output_format, sc_cog=self.options.sc_cog,
-                                threads=self.config.threads(), cancel=self.cancel) as images:
+            with self.open_images(tmp, names) as images:
                 self.export(images, sc, source)
             self.schedule = Schedule(self.schedule.classification,
                                      (self.schedule.classification,), self.schedule.derived)
         else:
-            with L2AImageWriter(tmp, names, self.product.granule.geocoding,
-                                self.options.output_format, sc_cog=self.options.sc_cog,
-                                threads=self.config.threads(), cancel=self.cancel) as images:
+            with self.open_images(tmp, names) as images:
                 coarsest_tci = self.correct_classification_grid(images, inputs, sc)
                 del inputs
                 if 10 in self.schedule.native:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, Union
@@ -224,8 +225,13 @@ def _process(l1c_path, options: ProcessingOptions, config: Any, log: logging.Log
         resolutions: tuple = ()
         qi: Dict[str, Any] = {}
     else:
+        from .roi import WindowedProduct, describe, resolve_roi
+        window = resolve_roi(config, product, log)      # ConfigError before anything is written
+        if window is not None:
+            log.info("region of interest: %s; outside it the product is NO_DATA", describe(window))
+        work = WindowedProduct(product, window) if window is not None else product
         kind = SceneClassificationOnly if options.sc_only else FullProcessing
-        run = kind(product, options, config, schedule, step, cancel, log)
+        run = kind(work, options, config, schedule, step, cancel, log)
         run.report = report
         run.prepare_auxiliary()     # DEM (may stop the run), ESA CCI, snow: before anything is written
         step(run.TREE, "creating the Level-2A product tree")
@@ -458,7 +464,6 @@ class SceneClassificationOnly:
 
     # -- the populate callback of create_l2a_tree ---------------------------------------------
     def populate(self, tmp: Path, names) -> None:
-        from .raster.l2a_images import L2AImageWriter
         from .sceneclass.product_inputs import classify_product, product_source
 
         res = self.schedule.classification
@@ -481,9 +486,7 @@ class SceneClassificationOnly:
         percentages = result.percentages(None if cci is None else cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
             f"{k} {v:.2f}" for k, v in percentages.items() if v))
-        with L2AImageWriter(tmp, names, self.product.granule.geocoding, self.options.output_format,
-                            sc_cog=self.options.sc_cog, threads=self.config.threads(),
-                            cancel=self.cancel) as images:      # files encoded in parallel
+        with self.open_images(tmp, names) as images:      # files encoded in parallel
             self.export(images, result, source)
         del source
         self.write_dem_outputs(tmp, names)
@@ -491,6 +494,24 @@ class SceneClassificationOnly:
         self.update_metadata(tmp, names, images, percentages)
         self.write_report(tmp, names)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
+
+    @property
+    def tile_geocoding(self) -> Any:
+        """The tile's grids (the outputs keep them with a region of interest)."""
+        return getattr(self.product, "full_product", self.product).granule.geocoding
+
+    @contextmanager
+    def open_images(self, tmp: Path, names):
+        """The product's image writer (core.raster.l2a_images), fed with arrays of the processed
+        window when a region of interest is set (core.roi.WindowedImages)."""
+        from .raster.l2a_images import L2AImageWriter
+        from .roi import WindowedImages
+
+        with L2AImageWriter(tmp, names, self.tile_geocoding, self.options.output_format,
+                            sc_cog=self.options.sc_cog, threads=self.config.threads(),
+                            cancel=self.cancel) as images:
+            window = getattr(self.product, "window", None)
+            yield WindowedImages(images, window) if window is not None else images
 
     def write_report(self, tmp: Path, names) -> None:
         """The run's report so far into QI_DATA (core.product.run_report), before the manifest."""
@@ -514,6 +535,7 @@ class SceneClassificationOnly:
         from .auxdata.dem import dem_output_array
         from .raster.grid import Grid
         from .raster.writers import write_raster
+        from .roi import embed
 
         if self.config.generate_dem_output and not self.dem_output_resolutions:
             self.log.info("Generate_DEM_Output is TRUE but no DEM was prepared (%s): no DEM file",
@@ -524,8 +546,10 @@ class SceneClassificationOnly:
             self.step(self.EXPORT + (self.METADATA - self.EXPORT) * done / planned,
                       f"writing the DEM at {res} m (AUX_DATA)")
             path = tmp / names.dem_relpath(res)
-            write_raster(path, dem_output_array(self.elevation.pop(res)),
-                         Grid.from_geocoding(self.product.granule.geocoding, res),
+            grid = Grid.from_geocoding(self.tile_geocoding, res)
+            write_raster(path, embed(dem_output_array(self.elevation.pop(res)),
+                                     getattr(self.product, "window", None), res, grid.shape),
+                         grid,
                          self.options.output_format, nodata=None,
                          descriptions=("Digital Elevation Model (elevation in m + 10000)",),
                          resolution=res, threads=self.config.threads(), cancel=self.cancel)

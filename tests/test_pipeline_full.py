@@ -270,3 +270,83 @@ def test_processing_report_in_the_product_and_in_the_home_log(full_run, sen2cor_
     assert len(logs) == 1
     home_messages = [r.text for r in etree.parse(str(logs[0])).getroot().iter("record")]
     assert any("written in" in m for m in home_messages) and len(home_messages) > len(messages)
+
+
+# --------------------------------------------------------------------------- region of interest
+ROI = {"row0": 120, "col0": 96, "nrow_win": 120, "ncol_win": 72}      # rows 60-179, columns 60-131
+
+
+def test_region_of_interest_keeps_the_tile_grid_with_no_data_outside(l1c, full_run, tmp_path):
+    from sen2cor_qgis.core.roi import RoiWindow, window_at
+
+    out = tmp_path / "out"
+    result = process_product(l1c, ProcessingOptions(output_dir=str(out), overrides=dict(
+        FLAT_SEA_LEVEL, **ROI)))
+    roi, whole = result.product_path, full_run[0]
+    names, whole_names = product_names(roi), product_names(whole)
+    window = RoiWindow(**ROI)
+    for res, layers in ((10, ("B04", "B08", "AOT", "TCI")), (20, ("B8A", "SCL", "AOT", "WVP")),
+                        (60, ("B01", "SCL"))):
+        r0, c0, n, m = window_at(window, res)
+        for layer in layers:
+            ours = _read(roi / names.image_relpath(layer, res))
+            ref = _read(whole / whole_names.image_relpath(layer, res))
+            assert ours.shape == ref.shape, layer                       # the full tile grid
+            inside = np.zeros(ours.shape, bool)
+            inside[r0:r0 + n, c0:c0 + m] = True
+            assert not ours[~inside].any(), f"{layer} {res} m: data outside the window"
+            assert (ours[inside] > 0).mean() > 0.9, f"{layer} {res} m: window not processed"
+            if layer == "SCL":
+                assert (ours[inside] == ref[inside]).mean() > 0.9
+            elif layer in ("B04", "B8A", "B01"):
+                close = np.abs(ours[inside].astype(float) - ref[inside]) <= 100   # 0.01 reflectance
+                assert close.mean() > 0.95, f"{layer} {res} m: {close.mean():.3f}"
+    report = (_granule(roi) / "QI_DATA" / "L2A_PROCESS_REPORT.xml").read_text()
+    assert "region of interest: row0=120 col0=96" in report
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(ROI, row0=121), "divisible by 6"),
+    (dict(ROI, nrow_win=600), "outside the tile"),
+])
+def test_invalid_region_of_interest_is_refused_before_writing(l1c, home, tmp_path, values, message):
+    from sen2cor_qgis.core.errors import ConfigError
+
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=message):
+        process_product(l1c, ProcessingOptions(output_dir=str(out), overrides=values))
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_region_outside_the_tile_fails_in_one_line_on_the_command_line(l1c, home, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [str(l1c), "--output_dir", str(out)] + [
+        a for k, v in dict(ROI, nrow_win=600).items() for a in (f"--{k}", str(v))]
+    assert cli.main(argv) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("L2A_Process: error:")]
+    assert len(err) == 1 and "Region_Of_Interest" in err[0] and "outside the tile" in err[0]
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_auto_region_of_interest_is_the_data_bounding_box():
+    """AUTO: bounding box of the data pixels, widened to the 60 m grid (multiple of 12 pixels);
+    whole tile when the data cover more than 85 %."""
+    from types import SimpleNamespace
+
+    from sen2cor_qgis.core.product.model import TileGeocoding
+    from sen2cor_qgis.core.roi import auto_window
+
+    def product(b01):
+        geocoding = TileGeocoding("UTM", 32634, {10: (1830, 1830), 20: (915, 915), 60: (305, 305)},
+                                  {r: (0.0, 0.0, float(r), -float(r)) for r in (10, 20, 60)})
+        return SimpleNamespace(granule=SimpleNamespace(image_files={"B01": "x"}, geocoding=geocoding),
+                               special_values={"NODATA": 0}, read_band=lambda band: b01)
+    b01 = np.zeros((305, 305), np.uint16)
+    b01[50:100, 20:81] = 1200
+    window = auto_window(product(b01))
+    assert window.first_row <= 300 and window.first_row + window.nrow_win >= 600
+    assert window.first_col <= 120 and window.first_col + window.ncol_win >= 486
+    assert window.nrow_win % 12 == 0 and window.ncol_win % 12 == 0 and window.nrow_win <= 312
+    b01[:] = 1200
+    b01[:20, :20] = 0
+    assert auto_window(product(b01)) is None

@@ -42,6 +42,8 @@ class Geometry:
     view_azimuth: Mapping[str, float] = field(default_factory=dict)
     sun_grid: Any = None
     resolution: Optional[float] = None          # grid resolution for `sun_grid`
+    grid_offset: Tuple[int, int] = (0, 0)       # (row, col) of pixel (0, 0) on the tile grid
+                                                # (a region of interest; for `sun_grid`)
 
     def __post_init__(self) -> None:
         vz: Dict[str, float] = {}
@@ -61,12 +63,15 @@ class Geometry:
         and a resolution is given, else the mean angles) and per-band mean view angles."""
         g = product.granule
         views = g.mean_viewing_angles
+        offset = (0, 0)
+        if resolution and hasattr(product, "grid_offset"):      # core.roi.WindowedProduct
+            offset = tuple(product.grid_offset(int(resolution)))
         return cls(sun_zenith=min(float(g.mean_sun_zenith), MAX_SUN_ZENITH),
                    sun_azimuth=float(g.mean_sun_azimuth) % 360.0,
                    view_zenith={b: v[0] for b, v in views.items()},
                    view_azimuth={b: v[1] for b, v in views.items()},
                    sun_grid=g.sun_angles if (per_pixel and resolution) else None,
-                   resolution=resolution)
+                   resolution=resolution, grid_offset=offset)
 
     # ---------------------------------------------------------------------------- access
     @property
@@ -94,7 +99,9 @@ class Geometry:
         if self.sun_grid is not None and self.resolution:
             from ..auxdata.terrain import sun_angles_on_grid
             return sun_angles_on_grid(self.sun_grid, float(self.resolution), (row1 - row0, ncols),
-                                      clip_zenith=MAX_SUN_ZENITH, row_offset=row0, col_offset=col0)
+                                      clip_zenith=MAX_SUN_ZENITH,
+                                      row_offset=row0 + self.grid_offset[0],
+                                      col_offset=col0 + self.grid_offset[1])
         out = []
         for value in (self.sun_zenith, self.sun_azimuth):
             if np.ndim(value) == 0:

@@ -98,10 +98,13 @@ def quality_defects(product: L1CProduct, resolution: int,
         if mask is None or not mask.raster:
             continue
         bad = None
-        for layer in DEFECT_LAYERS:
-            data = read_mask(mask, layer) != 0
-            bad = data if bad is None else (bad | data)
         native = NATIVE_RESOLUTION[band]
+        window = None
+        if hasattr(product, "grid_offset"):        # a region of interest (core.roi.WindowedProduct)
+            window = tuple(product.grid_offset(native)) + tuple(product.band_size(band))
+        for layer in DEFECT_LAYERS:
+            data = read_mask(mask, layer, window=window) != 0
+            bad = data if bad is None else (bad | data)
         if native < resolution:
             bad = _block_any(bad, resolution // native)
         elif native > resolution:
