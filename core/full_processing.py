@@ -99,11 +99,48 @@ class FullProcessing(SceneClassificationOnly):
 
     # -- the populate callback of create_l2a_tree -----------------------------------------------
     def populate(self, tmp: Path, names) -> None:
+        from .raster.workdb import resolve_work_folders
+
+        opts = self.options
+        folders = resolve_work_folders(opts.work_dir, opts.img_database_dir, opts.res_database_dir,
+                                       default_dir=tmp / "GRANULE" / names.granule)
+        self.work_folders = folders
+        try:
+            self._populate(tmp, names)
+        finally:
+            folders.remove_created()
+
+    def work_database(self, res: int):
+        """The image database of one resolution (core.raster.workdb): chunked HDF5 in
+        img_database_dir (default: inside the product being written, as Sen2Cor), compressed at
+        Database_Compression_Level, removed when closed (kept with --debug)."""
+        from .raster.workdb import WorkDatabase
+        return WorkDatabase(self.work_folders.img_database_dir,
+                            f"T{self.product.granule.tile_number}_{res}m_imgdb",
+                            compression_level=int(self.config.database_compression_level),
+                            keep=bool(self.options.debug))
+
+    def _populate(self, tmp: Path, names) -> None:
+        from .raster.workdb import DatabaseBandSource
         from .sceneclass.product_inputs import classify_product, product_source
 
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
         inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY))
+        with self.work_database(res) as imgdb:
+            memory = inputs[0]
+            stored = DatabaseBandSource.from_arrays(imgdb, memory.arrays, offset=memory.offsets,
+                                                    quantification=memory.quantification,
+                                                    nodata_dn=memory.nodata_dn)
+            memory.arrays.clear()
+            inputs = (stored,) + tuple(inputs[1:])
+            del memory, stored
+            self._classify_and_correct(tmp, names, inputs)
+
+    def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
+        from .sceneclass.product_inputs import classify_product
+
+        res = self.schedule.classification
         self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
         cci = self.cci
         sc = classify_product(
@@ -123,6 +160,8 @@ class FullProcessing(SceneClassificationOnly):
             self.scene_classification_only = True
             source = inputs[0]
             del inputs
+            for band in list(source.arrays):          # the export takes whole in-memory arrays
+                source.arrays[band] = np.asarray(source.arrays[band])
             with self.open_images(tmp, names) as images:
                 self.export(images, sc, source)
             self.schedule = Schedule(self.schedule.classification,
@@ -244,23 +283,30 @@ class FullProcessing(SceneClassificationOnly):
     def correct_10m(self, images, sc) -> None:
         """B02, B03, B04, B08 at 10 m with the 20 m SCL and AOT (nearest) and the scene mean
         water vapour; writes the 10 m layers."""
+        from .raster.workdb import DatabaseBandSource
+
+        product = self.product
+        nod_value = product.special_values.get("NODATA", 0)
+        with self.work_database(10) as db:
+            nodata = None
+            for i, band in enumerate(BANDS_10):
+                self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
+                dn = product.read_band(band)
+                nodata = (dn == nod_value) if nodata is None else (nodata | (dn == nod_value))
+                db.put(band, dn)
+                del dn
+            source = DatabaseBandSource(db, BANDS_10, offset={b: product.bands[b].radio_add_offset
+                                                              for b in BANDS_10},
+                                        quantification=product.quantification_value,
+                                        nodata_dn=nod_value)
+            self._correct_10m(images, source, nodata)
+
+    def _correct_10m(self, images, source, nodata) -> None:
         from .atmcorr import correct
         from .product import naming
         from .raster.resample import upsample_nearest
         from .raster.tci import TCI_BANDS, true_colour_from
-        from .sceneclass.bands import ArraySource
 
-        product = self.product
-        nod_value = product.special_values.get("NODATA", 0)
-        arrays: Dict[str, np.ndarray] = {}
-        nodata = None
-        for i, band in enumerate(BANDS_10):
-            self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
-            dn = product.read_band(band)
-            nodata = (dn == nod_value) if nodata is None else (nodata | (dn == nod_value))
-            arrays[band] = dn
-        source = ArraySource(arrays, offset={b: product.bands[b].radio_add_offset for b in arrays},
-                             quantification=product.quantification_value, nodata_dn=nod_value)
         scl10 = upsample_nearest(self.scl_map, 2)
         layers = naming.RESOLUTION_LAYERS[10]
         tci_bands: Dict[str, np.ndarray] = {}
@@ -282,7 +328,7 @@ class FullProcessing(SceneClassificationOnly):
                          ddv_output=False, bands=BANDS_10,
                          progress=_span(self.step, self.FINE + 0.04, self.EXPORT),
                          **self._correct_args(10))
-        del source, arrays, scl10
+        del source, scl10
         for message in result.messages:
             self.log.info("atmospheric correction 10 m: %s", message)
         offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}

@@ -350,3 +350,37 @@ def test_auto_region_of_interest_is_the_data_bounding_box():
     b01[:] = 1200
     b01[:20, :20] = 0
     assert auto_window(product(b01)) is None
+
+
+# ------------------------------------------------------------------------------ work databases
+def test_bands_stream_through_hdf5_work_databases_removed_after_use(l1c, home, tmp_path):
+    """The classification and correction read their bands from chunked HDF5 work databases in
+    --img_database_dir; the files exist while the run works and are gone afterwards."""
+    dbdir = tmp_path / "db"
+    seen = {}
+
+    def progress(fraction, message):
+        for path in dbdir.glob("*.h5") if dbdir.is_dir() else ():
+            seen[path.name] = max(seen.get(path.name, 0), path.stat().st_size)
+    process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out"),
+                                           img_database_dir=str(dbdir)), progress=progress)
+    names = " ".join(seen)
+    assert "_20m_imgdb" in names and "_10m_imgdb" in names, seen
+    assert list(dbdir.glob("*.h5")) == []
+
+
+def test_debug_keeps_the_work_databases(l1c, home, tmp_path):
+    dbdir = tmp_path / "db"
+    process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out"), img_database_dir=str(dbdir),
+                                           debug=True, overrides={"Database_Compression_Level": 1}))
+    import tables
+
+    kept = sorted(dbdir.glob("*.h5"))
+    assert len(kept) == 2 and "_10m_" in kept[0].name and "_20m_" in kept[1].name
+    contents = []
+    for path in kept:
+        with tables.open_file(str(path)) as h5:
+            contents.append({node.name: node.shape for node in h5.walk_nodes("/", "Array")})
+    assert contents[0] == {b: (240, 240) for b in ("B02", "B03", "B04", "B08")}
+    assert {"B01", "B02", "B8A", "B09", "B10", "B12"} <= set(contents[1])        # 20 m inputs
+    assert all(shape == (120, 120) for shape in contents[1].values())
