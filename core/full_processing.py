@@ -124,17 +124,13 @@ class FullProcessing(SceneClassificationOnly):
         from .raster.workdb import DatabaseBandSource
         from .sceneclass.product_inputs import classify_product, product_source
 
+        from .atmcorr import BANDS_20_60
+
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
-        inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY))
-        with self.work_database(res) as imgdb:
-            memory = inputs[0]
-            stored = DatabaseBandSource.from_arrays(imgdb, memory.arrays, offset=memory.offsets,
-                                                    quantification=memory.quantification,
-                                                    nodata_dn=memory.nodata_dn)
-            memory.arrays.clear()
-            inputs = (stored,) + tuple(inputs[1:])
-            del memory, stored
+        with self.work_database(res) as imgdb:       # one band in memory at a time
+            inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY),
+                                    database=imgdb, bands=BANDS_20_60 + ("B10",))
             self._classify_and_correct(tmp, names, inputs)
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
@@ -218,7 +214,6 @@ class FullProcessing(SceneClassificationOnly):
                 with lock:
                     tci_bands[band] = dn
 
-        self.add_correction_bands(source, res)
         self.step(self.CORRECT, f"atmospheric correction at {res} m")
         result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers, sink=sink,
                          ddv_output=bool(self.config.generate_ddv_output),
@@ -265,19 +260,6 @@ class FullProcessing(SceneClassificationOnly):
             preview = (coarse_tci, 60)
         self.water_vapour_map = result.water_vapour
         return preview
-
-    def add_correction_bands(self, source, res: int) -> None:
-        """The bands the correction needs that the classification did not read (B01, B06, B07 at
-        20 m and 60 m), brought to the grid by the same rules (§4.5)."""
-        from .atmcorr import BANDS_20_60
-        from .sceneclass.product_inputs import band_dn_at
-
-        for band in BANDS_20_60:
-            if band not in source.arrays and band in self.product.granule.image_files:
-                self.step(self.CORRECT, f"reading {band} at {res} m", detail=True)
-                source.arrays[band] = band_dn_at(self.product, band, res)[0]
-                source.offsets[band] = float(self.product.bands[band].radio_add_offset)
-        source.bands = tuple(source.arrays)
 
     # -- 10 m -----------------------------------------------------------------------------------
     def correct_10m(self, images, sc) -> None:

@@ -114,12 +114,20 @@ def quality_defects(product: L1CProduct, resolution: int,
     return out
 
 
-def product_source(product: L1CProduct, resolution: int, progress=None):
-    """(ArraySource of the classification bands as DN, nodata, saturated) on the working grid.
+def product_source(product: L1CProduct, resolution: int, progress=None, database=None,
+                   bands=None):
+    """(source of the bands as DN, nodata, saturated) on the working grid.
+
+    `bands`: which of BANDS_20_60 the source keeps (default: the classification's; all bands
+    are read for NO_DATA and saturation). `database`: a core.raster.workdb.WorkDatabase - each
+    band is stored there as soon as it is read and the source is a DatabaseBandSource, so that
+    only one band is in memory at a time; else an in-memory ArraySource.
     `progress(fraction, message)` is called before each band is read."""
     if resolution not in (20, 60):
         raise ValueError("scene classification runs at 20 m or 60 m")
+    keep = CLASSIFICATION_BANDS if bands is None else tuple(bands)
     arrays: Dict[str, np.ndarray] = {}
+    kept = []
     nodata = saturated = None
     for i, band in enumerate(BANDS_20_60):
         if band not in product.granule.image_files:
@@ -129,11 +137,22 @@ def product_source(product: L1CProduct, resolution: int, progress=None):
         dn, nod, sat = band_dn_at(product, band, resolution)
         nodata = nod if nodata is None else (nodata | nod)
         saturated = sat if saturated is None else (saturated | sat)
-        if band in CLASSIFICATION_BANDS:
-            arrays[band] = dn
-    offsets = {b: product.bands[b].radio_add_offset for b in arrays}
-    source = ArraySource(arrays, offset=offsets, quantification=product.quantification_value,
-                         nodata_dn=product.special_values.get("NODATA", 0))
+        if band in keep:
+            kept.append(band)
+            if database is not None:
+                database.put(band, dn)
+            else:
+                arrays[band] = dn
+        del dn, nod, sat
+    offsets = {b: product.bands[b].radio_add_offset for b in kept}
+    nodata_dn = product.special_values.get("NODATA", 0)
+    if database is not None:
+        from ..raster.workdb import DatabaseBandSource
+        source = DatabaseBandSource(database, kept, offset=offsets,
+                                    quantification=product.quantification_value, nodata_dn=nodata_dn)
+    else:
+        source = ArraySource(arrays, offset=offsets, quantification=product.quantification_value,
+                             nodata_dn=nodata_dn)
     return source, nodata, saturated
 
 
