@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .errors import NotImplementedYetError, Sen2CorError
+from .errors import Sen2CorError
 from .version import PLUGIN_VERSION, SEN2COR_VERSION
 
 log = logging.getLogger("sen2cor_qgis")
@@ -189,15 +189,42 @@ def options_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> Path:
-    """Execute one L2A_Process invocation; returns the L2A product path."""
+    """Execute one L2A_Process invocation; returns the L2A product path (PDGS modes: the L2A
+    datastrip or tile folder, core.pdgs)."""
     from .pipeline import process_product
 
-    if args.mode is not None:
-        raise NotImplementedYetError(
-            f"--mode {args.mode} (PDGS datastrip/tile processing) is not implemented yet")
-    result = process_product(args.input_dir, options_from_args(args),
-                             progress=lambda fraction, message: _progress(100.0 * fraction, message))
+    def progress(fraction: float, message: str) -> None:
+        _progress(100.0 * fraction, message)
+
+    if args.mode == "generate_datastrip":
+        return _generate_datastrip(args)
+    if args.mode == "process_tile":
+        from .pdgs import process_tile
+        return process_tile(args.datastrip, args.tile, args.work_dir, args.output_dir,
+                            options_from_args(args), progress=progress)
+    result = process_product(args.input_dir, options_from_args(args), progress=progress)
     return result.product_path
+
+
+def _generate_datastrip(args: argparse.Namespace) -> Path:
+    """--mode generate_datastrip: the L2A baseline is --processing_baseline, else that of a PB
+    GIPP named with --GIP_L2A_PB, else 99.99 (as the toolbox product's); the work folder is
+    created (Sen2Cor's contract) once the datastrip is written."""
+    from .config import load_config
+    from .pdgs import generate_datastrip
+    from .pipeline import output_baseline
+
+    options = options_from_args(args)
+    baseline = options.processing_baseline
+    if not baseline:
+        config = load_config(gip_l2a=options.gip_l2a, gip_sc=options.gip_sc, gip_ac=options.gip_ac,
+                             gip_pb=options.gip_pb, overrides=options.overrides)
+        baseline = output_baseline(options, config)
+    path = generate_datastrip(args.datastrip, args.output_dir,
+                              processing_centre=args.processing_centre,
+                              archiving_centre=args.archiving_centre, baseline=baseline)
+    Path(args.work_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -215,6 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: interrupted, nothing was written", file=sys.stderr)
         return 130
     log.info("finished in %.1f s", time.monotonic() - started)
-    print(f"L2A product: {l2a}", flush=True)
+    label = {"generate_datastrip": "L2A datastrip", "process_tile": "L2A tile"}.get(args.mode, "L2A product")
+    print(f"{label}: {l2a}", flush=True)
     _progress(100.0, "Application terminated successfully.")
     return 0

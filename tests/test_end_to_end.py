@@ -191,10 +191,14 @@ def _generation_time(name: str):
 
 
 def test_pdgs_modes_fail_clearly(tmp_path, home, capsys):
-    status = cli.main(["--mode", "process_tile", "--datastrip", "DS", "--tile", "T",
-                       "--work_dir", str(tmp_path), "--output_dir", str(tmp_path)])
+    """Wrong PDGS inputs end with one line naming the option and the path (tests/test_pdgs.py
+    covers the modes themselves)."""
+    status = cli.main(["--mode", "process_tile", "--datastrip", str(tmp_path / "DS"), "--tile", "T",
+                       "--work_dir", str(tmp_path / "work"), "--output_dir", str(tmp_path / "out")])
     assert status == 1
-    assert "not implemented yet" in capsys.readouterr().err
+    line = _one_line_error(capsys)
+    assert "--datastrip" in line and str(tmp_path / "DS") in line
+    assert not (tmp_path / "out").exists() and not (tmp_path / "work").exists()
 
 
 def _one_line_error(capsys) -> str:

@@ -9,7 +9,7 @@ Level-2A elements is built from the product metadata instead.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Optional, Sequence
 
 from lxml import etree
 
@@ -42,18 +42,29 @@ def l1c_datastrip_root(product: L1CProduct) -> Optional[etree._Element]:
 
 def build_datastrip_metadata(product: L1CProduct, names: L2ANames, settings: L2ASettings) -> etree._Element:
     """The L2A MTD_DS.xml tree (converted from the L1C one when available)."""
+    l1c = l1c_datastrip_root(product)
+    if l1c is None:
+        root = new_root(psd_namespace(settings.psd, DATASTRIP_SCHEMA), "Level-2A_DataStrip_ID")
+        _compact_skeleton(root, product)
+        _apply_l2a(root, (names.tile_id,), names.datastrip_id, settings)
+        return root
+    return convert_l1c_datastrip(l1c, (names.tile_id,), names.datastrip_id, settings)
+
+
+def convert_l1c_datastrip(l1c: etree._Element, tile_ids: Sequence[str], datastrip_id: str,
+                          settings: L2ASettings) -> etree._Element:
+    """The L2A MTD_DS.xml tree converted from a parsed L1C one (whose children it takes over:
+    the L1C tree is consumed). Shared by the toolbox product and the PDGS datastrip
+    (core.pdgs), so that both write the same Level-2A elements. `tile_ids` become the Tile_List
+    (empty for a PDGS datastrip made before its tiles)."""
     ns = psd_namespace(settings.psd, DATASTRIP_SCHEMA)
     root = new_root(ns, "Level-2A_DataStrip_ID")
-    l1c = l1c_datastrip_root(product)
-    if l1c is not None:
-        old_ns = etree.QName(l1c).namespace
-        for child in list(l1c):
-            if isinstance(child.tag, str):
-                root.append(child)           # moved, not copied: the L1C tree is discarded
-        retag_namespace(root, old_ns, ns)
-    else:
-        _compact_skeleton(root, product)
-    _apply_l2a(root, product, names, settings)
+    old_ns = etree.QName(l1c).namespace
+    for child in list(l1c):
+        if isinstance(child.tag, str):
+            root.append(child)           # moved, not copied: the L1C tree is discarded
+    retag_namespace(root, old_ns, ns)
+    _apply_l2a(root, tile_ids, datastrip_id, settings)
     return root
 
 
@@ -81,9 +92,13 @@ def _compact_skeleton(root: etree._Element, product: L1CProduct) -> None:
     sub(aux, "GIPP_List")
 
 
-def _apply_l2a(root: etree._Element, product: L1CProduct, names: L2ANames, settings: L2ASettings) -> None:
+def _apply_l2a(root: etree._Element, tile_ids: Sequence[str], datastrip_id: str,
+               settings: L2ASettings) -> None:
     when = settings.generation_time.strftime("%Y-%m-%dT%H:%M:%S.") + "000Z"
     general = _ensure(root, "General_Info", top=True)
+    identifier = find_local(general, "DATASTRIP_ID")
+    if identifier is not None:           # the L1C identifier becomes the L2A one
+        identifier.text = datastrip_id
     datatake = find_local(general, "Datatake_Info")
     if datatake is not None and datatake.get("datatakeIdentifier"):
         datatake.set("datatakeIdentifier", datatake_identifier_for(datatake.get("datatakeIdentifier"),
@@ -100,7 +115,8 @@ def _apply_l2a(root: etree._Element, product: L1CProduct, names: L2ANames, setti
     tile_list = _ensure(_ensure(image, "Tiles_Information"), "Tile_List")
     for tile in list(tile_list):
         tile_list.remove(tile)
-    sub(tile_list, "Tile", tileId=names.tile_id)
+    for tile_id in tile_ids:
+        sub(tile_list, "Tile", tileId=tile_id)
     radiometric = _ensure(image, "Radiometric_Info")
     old = find_local(radiometric, "QUANTIFICATION_VALUE")
     values = etree.Element("QUANTIFICATION_VALUES_LIST")

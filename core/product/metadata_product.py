@@ -256,7 +256,9 @@ def _spectral_band(doc: MetadataDoc, info, index: int, e0: float, gain: Optional
             consistent = False
         if not consistent:
             raise doc.error(f"Spectral_Information bandId {index} says physicalBand {physical}, expected {name}")
-    values = (doc.text("Spectral_Response/VALUES", info) or "").split()
+    # A Spectral_Response may be absent (e.g. metadata rebuilt from a datastrip that does not carry
+    # it): the response stays empty and the atmospheric correction uses the unit's stored one.
+    values = (doc.text("Spectral_Response/VALUES", info, required=False) or "").split()
     response = np.array([doc.to_float(v, f"Spectral_Response/VALUES of {name}") for v in values], dtype=np.float64)
     resolution = doc.int("RESOLUTION", info, required=False) or NATIVE_RESOLUTION[name]
     if resolution != NATIVE_RESOLUTION[name]:
@@ -268,7 +270,7 @@ def _spectral_band(doc: MetadataDoc, info, index: int, e0: float, gain: Optional
         wavelength_min=doc.float("Wavelength/MIN", info),
         wavelength_max=doc.float("Wavelength/MAX", info),
         wavelength_central=doc.float("Wavelength/CENTRAL", info),
-        response_step=doc.float("Spectral_Response/STEP", info),
+        response_step=doc.float("Spectral_Response/STEP", info, required=False) or 1.0,
         response=response,
         solar_irradiance=e0,
         physical_gain=gain,
