@@ -21,6 +21,7 @@ from ..core.product import naming
 from ..core.product.l2a_tree import MTD_PRODUCT, product_names
 from ..core.product.l2a_xml import parse_file, text_of
 from ..core.product.model import band_id
+from ..core.raster.l2a_images import existing_image_path
 from ..core.xmlsafe import local_name
 
 PathLike = Union[str, Path]
@@ -49,11 +50,18 @@ def layer_paths(product: PathLike, names: Optional[naming.L2ANames] = None) -> D
 
 def product_layers(product: PathLike, names: Optional[naming.L2ANames] = None) -> Dict[str, Optional[str]]:
     """TCI, SCL, AOT, WVP: the finest existing file of each (None when the product has none)."""
+    product = Path(product)
+    names = names or product_names(product)
     found: Dict[str, Optional[str]] = {}
-    paths = layer_paths(product, names)
     for layer in DERIVED_OUTPUTS:
-        found[layer] = next((str(p) for res, p in sorted(paths.get(layer, {}).items())
-                             if p.is_file()), None)
+        found[layer] = None
+        for res in sorted(naming.RESOLUTION_LAYERS):                  # finest first
+            if layer not in naming.RESOLUTION_LAYERS[res]:
+                continue
+            path = existing_image_path(product, names, layer, res)   # also the SCL as COG (--sc_cog)
+            if path is not None:
+                found[layer] = str(path)
+                break
     return found
 
 

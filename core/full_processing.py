@@ -97,6 +97,41 @@ class FullProcessing(SceneClassificationOnly):
         self.tables = providers_for_product(self.product, str(self.config.aerosol_type), envelope,
                                             log=self.log)
 
+    # -- memory ----------------------------------------------------------------------------------
+    def parallelism(self) -> int:
+        """Bands corrected at once and images queued for encoding: Nr_Threads, lowered under a
+        memory cap (ProcessingOptions.memory_limit_mb) so that the full-tile uint16 buffers of
+        the finest grid (each band in correction + each image waiting for its encoder) fit into
+        half of the cap; the other half is for the inputs' strips, the classification and the
+        maps. Never below 1 (a cap smaller than one band's buffers only serialises the run)."""
+        threads = max(1, int(self.config.threads()))
+        cap = int(self.options.memory_limit_mb or 0)
+        if cap <= 0:
+            return threads
+        finest = min(self.schedule.native)
+        rows, cols = self.product.granule.geocoding.sizes[finest]
+        band_mb = rows * cols * 2 / 2 ** 20
+        return max(1, min(threads, int(0.5 * cap // (2 * band_mb))))
+
+    def writer_workers(self) -> Optional[int]:
+        return self.parallelism()
+
+    def check_peak_memory(self) -> None:
+        """Log the run's peak resident memory, and a warning when it exceeded the cap."""
+        try:
+            with open("/proc/self/status") as fh:
+                peak = next((int(line.split()[1]) / 1024.0 for line in fh if line.startswith("VmHWM:")), None)
+        except OSError:
+            return
+        if peak is None:
+            return
+        cap = int(self.options.memory_limit_mb or 0)
+        if cap and peak > cap:
+            self.log.warning("peak resident memory %.0f MB of the process exceeded the memory cap "
+                             "of %d MB", peak, cap)
+        else:
+            self.log.info("peak resident memory of the process: %.0f MB", peak)
+
     # -- the populate callback of create_l2a_tree -----------------------------------------------
     def populate(self, tmp: Path, names) -> None:
         from .raster.workdb import resolve_work_folders
@@ -173,6 +208,7 @@ class FullProcessing(SceneClassificationOnly):
         self.write_dem_outputs(tmp, names)
         self.step(self.METADATA, "updating the product metadata")
         self.update_metadata(tmp, names, images, percentages)
+        self.check_peak_memory()
         self.write_report(tmp, names)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
 
@@ -186,7 +222,7 @@ class FullProcessing(SceneClassificationOnly):
                     aux_water_vapour_cm=aux.mean_water_vapour_cm, cams_aod550=aux.mean_aod550,
                     latitude=latitude, date=product.granule.sensing_time,
                     with_offset=product.has_radiometric_offset, output="dn",
-                    release_inputs=True, threads=self.config.threads(), cancel=self.cancel)
+                    release_inputs=True, threads=self.parallelism(), cancel=self.cancel)
 
     def correct_classification_grid(self, images, inputs, sc) -> Tuple[np.ndarray, int]:
         """Correct at R, write R's layers (and the derived 60 m); returns (TCI, resolution) of

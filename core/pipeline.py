@@ -69,6 +69,10 @@ class ProcessingOptions:
     # folder the configuration was loaded with. Files absent there are tolerated (logged, with
     # what the classification loses); see SceneClassificationOnly.prepare_auxiliary.
     aux_data_dir: Optional[str] = None
+    # Memory cap in MB (an extension; 0: none): the full processing lowers its parallelism (bands
+    # corrected at once, images queued for encoding) so that its full-tile buffers fit into half
+    # of it; see FullProcessing.parallelism. Logged when the run's peak exceeds it.
+    memory_limit_mb: int = 0
 
     def __post_init__(self) -> None:
         self.output_format = self.output_format.upper()
@@ -76,6 +80,8 @@ class ProcessingOptions:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {self.output_format!r}")
         if self.resolution not in (None, 10, 20, 60):
             raise ValueError(f"resolution must be 10, 20 or 60, got {self.resolution!r}")
+        if int(self.memory_limit_mb or 0) < 0:
+            raise ValueError(f"memory_limit_mb must be 0 (no cap) or positive, got {self.memory_limit_mb!r}")
 
 
 @dataclass
@@ -509,9 +515,13 @@ class SceneClassificationOnly:
 
         with L2AImageWriter(tmp, names, self.tile_geocoding, self.options.output_format,
                             sc_cog=self.options.sc_cog, threads=self.config.threads(),
-                            cancel=self.cancel) as images:
+                            cancel=self.cancel, workers=self.writer_workers()) as images:
             window = getattr(self.product, "window", None)
             yield WindowedImages(images, window) if window is not None else images
+
+    def writer_workers(self) -> Optional[int]:
+        """Images encoded at once (None: one per thread, the writer's default)."""
+        return None
 
     def write_report(self, tmp: Path, names) -> None:
         """The run's report so far into QI_DATA (core.product.run_report), before the manifest."""

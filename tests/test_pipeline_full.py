@@ -384,3 +384,26 @@ def test_debug_keeps_the_work_databases(l1c, home, tmp_path):
     assert contents[0] == {b: (240, 240) for b in ("B02", "B03", "B04", "B08")}
     assert {"B01", "B02", "B8A", "B09", "B10", "B12"} <= set(contents[1])        # 20 m inputs
     assert all(shape == (120, 120) for shape in contents[1].values())
+
+
+def test_memory_cap_lowers_the_parallelism(l1c):
+    """memory_limit_mb: the full-tile buffers of the finest grid (bands in correction + images
+    queued for encoding, uint16) must fit into half of the cap."""
+    import logging
+
+    from sen2cor_qgis.core.config import load_config
+    from sen2cor_qgis.core.full_processing import FullProcessing
+    from sen2cor_qgis.core.product.l1c_reader import read_l1c
+
+    product = read_l1c(l1c)                        # tiny: 240 x 240 at 10 m = 0.11 MB per band
+    config = load_config(overrides={"Nr_Threads": 4})
+
+    def run(cap, resolution=None):
+        options = ProcessingOptions(memory_limit_mb=cap, resolution=resolution)
+        return FullProcessing(product, options, config, full_schedule(resolution, True),
+                              lambda *a, **k: None, None, logging.getLogger("test")).parallelism()
+    assert run(0) == 4
+    assert run(1) == 2                             # 0.5 MB // (2 x 0.11 MB) = 2
+    assert run(100) == 4
+    with pytest.raises(ValueError, match="memory_limit_mb"):
+        ProcessingOptions(memory_limit_mb=-1)

@@ -245,9 +245,11 @@ def test_provider_settings_fill_in_below_explicit_values(plugin, l1c, tmp_path):
         ProcessingConfig.setSettingValue(settings.DEM_FOLDER, str(dem))
         ProcessingConfig.setSettingValue(settings.THREADS, 12)
         ProcessingConfig.setSettingValue(settings.WORK_FOLDER, str(work))
+        ProcessingConfig.setSettingValue(settings.MEMORY_MB, 900)
         options = alg.build_options({"INPUT": str(l1c)})
         assert options.overrides == {"dem_directory": str(dem), "nr_threads": 8}   # capped at 8
         assert options.work_dir == str(work)
+        assert options.memory_limit_mb == 900                  # the memory cap reaches the engine
         options = alg.build_options({"INPUT": str(l1c), "DEM_Directory": "NONE", "Nr_Threads": "AUTO",
                                      "WORK_DIR": str(tmp_path)})
         assert options.overrides == {"dem_directory": "NONE", "nr_threads": "AUTO"}
@@ -256,7 +258,18 @@ def test_provider_settings_fill_in_below_explicit_values(plugin, l1c, tmp_path):
         for name in (settings.DEM_FOLDER, settings.WORK_FOLDER):
             ProcessingConfig.setSettingValue(name, "")
         ProcessingConfig.setSettingValue(settings.THREADS, 0)
+        ProcessingConfig.setSettingValue(settings.MEMORY_MB, 0)
     assert alg.build_options({"INPUT": str(l1c)}).overrides == {}
+    assert alg.build_options({"INPUT": str(l1c)}).memory_limit_mb == 0
+
+
+def test_scl_written_as_cog_is_the_scl_output(plugin, l1c, tmp_path):
+    """--sc_cog writes the SCL as a Cloud-Optimized GeoTIFF beside JP2 bands: the SCL output and
+    the loaded layer are that file."""
+    results = _run("sen2cor:scene_classification", {"INPUT": str(l1c), "RESOLUTION": "20",
+                                                     "SC_COG": True, "OUTPUT_DIR": str(tmp_path / "out")})
+    assert results["SCL"].endswith("_SCL_20m.tif") and Path(results["SCL"]).is_file()
+    assert results["TCI"].endswith("_TCI_20m.jp2")
 
 
 # ------------------------------------------------------------------------------------- bad input
