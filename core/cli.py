@@ -95,6 +95,9 @@ def add_processing_arguments(parser: argparse.ArgumentParser, pdgs: bool = True)
                              "under Sen2Cor's file names (default: $SEN2COR_HOME/aux_data). An "
                              "extension of this processor: Sen2Cor reads <installation>/aux_data and "
                              "has no such option")
+    parser.add_argument("--memory_limit_mb", type=int, default=0, metavar="MB",
+                        help="memory cap in MB (0: none): the processing lowers its parallelism "
+                             "so that its full-tile buffers fit (an extension of this processor)")
     for name, what in (("GIP_L2A", "L2A_GIPP.xml"), ("GIP_L2A_SC", "L2A_CAL_SC_GIPP.xml"),
                        ("GIP_L2A_AC", "L2A_CAL_AC_GIPP.xml"), ("GIP_L2A_PB", "L2A_PB_GIPP.xml")):
         parser.add_argument(f"--{name}", default=None,
@@ -185,6 +188,7 @@ def options_from_args(args: argparse.Namespace):
         debug=args.debug, gip_l2a=args.GIP_L2A, gip_sc=args.GIP_L2A_SC, gip_ac=args.GIP_L2A_AC,
         gip_pb=args.GIP_L2A_PB, overrides=cli_args.overrides_from_args(args),
         aux_data_dir=getattr(args, "aux_data_dir", None),
+        memory_limit_mb=getattr(args, "memory_limit_mb", 0) or 0,
     )
 
 

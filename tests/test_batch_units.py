@@ -407,3 +407,13 @@ def test_without_dask_the_batch_says_what_to_install(monkeypatch):
     assert "pip install" in missing_dependencies()
     with pytest.raises(BatchError, match="needs Dask"):
         run_batch(["/nowhere"])
+
+
+def test_each_product_gets_the_memory_the_cluster_reserves_as_its_cap():
+    from sen2cor_qgis.core.batch.cluster import ClusterSpec
+    from sen2cor_qgis.core.batch.runner import _memory_cap_mb
+    from sen2cor_qgis.core.pipeline import ProcessingOptions
+
+    assert _memory_cap_mb(ProcessingOptions(), ClusterSpec(memory_per_product=2.5)) == 2560
+    assert _memory_cap_mb(ProcessingOptions(memory_limit_mb=900), ClusterSpec(memory_per_product=4)) == 900
+    assert _memory_cap_mb(ProcessingOptions(), ClusterSpec(memory_per_product=None)) == 0

@@ -82,6 +82,9 @@ class _Live:
 
 
 class _BatchRun:
+    def memory_cap_mb(self) -> int:
+        return _memory_cap_mb(self.options, self.spec)
+
     def __init__(self, items: List[L1CInput], options: ProcessingOptions, spec: ClusterSpec, *,
                  state_path: Path, progress_file: Optional[Path], log_dir: Optional[Path], retries: int,
                  overwrite: bool, reset_failed: bool, callbacks: List[ProgressCallback], cancel: Any,
@@ -210,7 +213,8 @@ class _BatchRun:
                 continue
             if record.status not in ("pending", "failed"):
                 state.set_pending([item.path])
-            options = dataclasses.replace(self.options, output_dir=str(out))
+            options = dataclasses.replace(self.options, output_dir=str(out),
+                                          memory_limit_mb=self.memory_cap_mb())
             live.task = ProductTask(input=item.path, name=item.name, options=options, key=item.key,
                                     baseline_tag=self.baseline_tag, replace=replace, topic=self.topic,
                                     cancel_event=self.cancel_name,
@@ -441,6 +445,15 @@ class _BatchRun:
                             log_dir=str(self.log_dir) if self.log_dir else None,
                             dashboard=self.handle.dashboard_link if self.handle else None,
                             cluster=self.handle.description if self.handle else "")
+
+
+def _memory_cap_mb(options: ProcessingOptions, spec: ClusterSpec) -> int:
+    """Each product's memory cap: the options' own, else the memory the cluster reserves for a
+    product (the Dask resource MEMORY), so that the engine keeps within what it was given."""
+    if options.memory_limit_mb:
+        return int(options.memory_limit_mb)
+    gb = getattr(spec, "memory_per_product", None)
+    return int(float(gb) * 1024) if gb else 0
 
 
 def run_batch(inputs: Sequence[Union[str, os.PathLike, L1CInput]], options: Optional[ProcessingOptions] = None,
