@@ -55,12 +55,16 @@ def _imports() -> None:
         sys.path.insert(0, str(ROOT.parent))
 
 
-def vm_hwm_mb() -> float:
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def vm_hwm_mb() -> float:
+    return _status_mb("VmHWM:")
 
 
 # ------------------------------------------------------------------------------ child: one case
@@ -73,6 +77,7 @@ def run_case(product: str, out: str, case: str, threads: int) -> dict:
     overrides = {"Nr_Threads": threads} if threads else {}
     options = ProcessingOptions(output_dir=out, overrides=overrides, **extra)
     marks = []
+    rss: dict = {}
     t0 = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
@@ -81,13 +86,16 @@ def run_case(product: str, out: str, case: str, threads: int) -> dict:
                 if not marks or marks[-1][1] != stage:
                     marks.append((time.perf_counter() - t0, stage))
                 break
+        if marks:                     # resident memory sampled at every progress call
+            rss[marks[-1][1]] = max(rss.get(marks[-1][1], 0.0), _status_mb("VmRSS:"))
     result = process_product(product, options, progress=progress)
     total = time.perf_counter() - t0
     stages: dict = {}
     for i, (start, stage) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else total
         stages[stage] = stages.get(stage, 0.0) + end - start
-    return {"case": case, "total_s": total, "stages": stages, "peak_rss_mb": vm_hwm_mb(),
+    return {"case": case, "total_s": total, "stages": stages, "stage_rss_mb": rss,
+            "peak_rss_mb": vm_hwm_mb(),
             "product": str(result.product_path)}
 
 
@@ -185,7 +193,7 @@ def main(argv=None) -> int:
         rows.append(res)
         print(f"\n({case}) {CASES[case][0]}")
         for stage, seconds in res["stages"].items():
-            print(f"    {stage:<30} {seconds:7.1f} s")
+            print(f"    {stage:<30} {seconds:7.1f} s   RSS up to {res['stage_rss_mb'].get(stage, 0):6.0f} MB")
         print(f"    {'total':<30} {res['total_s']:7.1f} s   peak RSS {res['peak_rss_mb']:.0f} MB")
         print(f"    I/O floor: decode {floor['inputs']} inputs {floor['decode_s']:.1f} s + encode "
               f"{floor['outputs']} outputs {floor['encode_s']:.1f} s = {floor['floor_s']:.1f} s; "

@@ -6,6 +6,8 @@ alike. Raster pixels are never held here: bands are read lazily through `L1CProd
 """
 from __future__ import annotations
 
+import threading
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Dict, List, Optional, Tuple
@@ -220,9 +222,29 @@ class L1CProduct:
         return self.granule.geocoding.sizes[self.bands[band_name(band_id(band))].resolution]
 
     def band_reader(self, band: str):
-        """A `bands.BandReader` for a band: lazy, windowed, checked against the metadata."""
+        """A `bands.BandReader` for a band: lazy, windowed, checked against the metadata. One
+        reader per band and thread is kept open, so that strip reads of a band reuse the open
+        JPEG 2000 file and GDAL's cache of decoded tiles (a fresh open per strip decodes a
+        tile again for every strip that crosses it)."""
         from .bands import BandReader
-        return BandReader.from_product(self, band)
+        key = (band_name(band_id(band)), threading.get_ident())
+        cache = self.__dict__.setdefault("_band_readers", {})
+        reader = cache.get(key)
+        if reader is None:
+            reader = cache[key] = BandReader.from_product(self, band)
+        return reader
+
+    def close_band(self, band: str) -> None:
+        """Close the open readers of a band (frees GDAL's cached tiles of that file)."""
+        name = band_name(band_id(band))
+        cache = self.__dict__.get("_band_readers", {})
+        for key in [k for k in cache if k[0] == name]:
+            cache.pop(key).close()
+
+    def band_block_rows(self, band: str) -> int:
+        """Rows of one internal block (JPEG 2000 tile) of a band's file: strip reads aligned to
+        it decode every tile once."""
+        return int(self.band_reader(band).dataset().GetRasterBand(1).GetBlockSize()[1])
 
     def read_band(self, band: str, window: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
         """Digital numbers (uint16) of a window (row, col, nrows, ncols) of a band's native grid."""

@@ -20,6 +20,7 @@ rows for the 10 m bands); a tiled pipeline can serve windows through its own `Ba
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -58,6 +59,21 @@ def _upsample(values: np.ndarray, f: int, order: int) -> np.ndarray:
     return upsample_spline(values, f, order)
 
 
+def _strip_rows(product: L1CProduct, band: str, f: int) -> int:
+    """Rows per strip when a band is block-averaged by f: a multiple of f and, when the file's
+    internal tiles allow it within about STRIP_ROWS_10M..3 x STRIP_ROWS_10M rows, of the tile
+    height (every JPEG 2000 tile decoded once)."""
+    try:
+        block = int(product.band_block_rows(band))
+    except (AttributeError, RuntimeError):
+        block = 0
+    if block > 0:
+        unit = block * f // math.gcd(block, f)
+        if unit <= 3 * STRIP_ROWS_10M:
+            return unit * max(1, STRIP_ROWS_10M // unit)
+    return max(f, (STRIP_ROWS_10M // f) * f)
+
+
 def band_dn_at(product: L1CProduct, band: str, resolution: int):
     """(DN uint16, nodata bool, saturated bool) of a band on the `resolution` grid."""
     native = NATIVE_RESOLUTION[band]
@@ -69,7 +85,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
     if native < resolution:
         f = resolution // native
         nrows, ncols = product.band_size(band)
-        step = max(f, (STRIP_ROWS_10M // f) * f)
+        step = _strip_rows(product, band, f)
         parts, nods, sats = [], [], []
         for r0 in range(0, nrows, step):
             n = min(step, nrows - r0)
@@ -78,6 +94,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
             parts.append(mean)
             nods.append(empty)
             sats.append(_block_any(dn == sat_value, f))
+        product.close_band(band)
         return np.vstack(parts), np.vstack(nods), np.vstack(sats)
     f = native // resolution
     dn = product.read_band(band)
