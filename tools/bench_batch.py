@@ -5,11 +5,11 @@ engine, core.batch.run_batch, on a local Dask cluster of worker processes).
     .venv/bin/python tools/bench_batch.py                       # 8 small products, 1 vs 2 workers
     .venv/bin/python tools/bench_batch.py --products 16 --size tiny --workers 1 2
 
-Until the full pipeline lands the default conversion is `--cr_only` (the L2A product tree and
-metadata, well under a second a product): the figures then measure the batch engine itself
-(scheduling, state, events, per-product overhead), not Sen2Cor's processing. `--processing sc_only`
-runs the scene classification (real per-product CPU work, where it is built), `--processing full`
-the whole L2A processing once it lands. Products are generated once into --data (reused).
+The default conversion is the full L2A processing (`--processing full`: classification,
+atmospheric correction, 20 + 10 + 60 m). `--processing sc_only` runs the scene classification
+only and `--processing cr_only` the product tree (under a second a product: the figures then
+measure the batch engine itself - scheduling, state, events, per-product overhead). Products
+are generated once into --data (reused).
 """
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per worker count (best and median shown)")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "sen2cor_bench_batch",
                         help="folder of the generated L1C products (kept for the next run)")
-    parser.add_argument("--processing", choices=("cr_only", "sc_only", "full"), default="cr_only",
-                        help="what each product goes through (default cr_only: product tree only)")
+    parser.add_argument("--processing", choices=("cr_only", "sc_only", "full"), default="full",
+                        help="what each product goes through (default: the full L2A processing)")
     parser.add_argument("--resolution", type=int, choices=(10, 20, 60), default=None)
     parser.add_argument("--threads-per-product", type=int, default=None,
                         help="Nr_Threads of each product (default: the GIPP's, AUTO = all cores)")
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_batch_"))
     home = work / "sen2cor_home"
     mode = {"full": "full L2A processing", "sc_only": "--sc_only (scene classification)",
-            "cr_only": "--cr_only (product tree + metadata; processing not landed yet)"}[args.processing]
+            "cr_only": "--cr_only (product tree + metadata)"}[args.processing]
     if args.resolution:
         mode += f", {args.resolution} m"
     if args.threads_per_product:
