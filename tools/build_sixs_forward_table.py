@@ -34,6 +34,13 @@ Two more tables, for the closed-loop tests of the atmospheric correction (one pr
 
     .venv-6s/bin/python tools/build_sixs_forward_table.py --atmospheres --processes 1
     .venv-6s/bin/python tools/build_sixs_forward_table.py --scene-table --processes 1
+
+And one for the generator's relief (``--relief``): tools/sample_product/data/sixs_relief.json, the
+default atmosphere's terms (ground reflectance 0) at the ground altitudes config.RELIEF_LEVELS_KM
+for every unit, plus direct 6S runs that measure what the generator's linear interpolation in
+elevation costs (S2B, halfway between levels) and the forward model at 0.5 km:
+
+    .venv-6s/bin/python tools/build_sixs_forward_table.py --relief --processes 1
 """
 from __future__ import annotations
 
@@ -182,6 +189,107 @@ def make_atmosphere_jobs(geo, srf):
                     jobs.append(dict(base, kind="check", level=level, altitude_km=levels[level],
                                      rho=spec["reflectance"][band], target=tname, atmosphere=name))
     return _keyed(jobs)
+
+
+def make_relief_jobs(geo, srf):
+    """Coefficient runs at the relief levels (all units), interpolation and forward checks (S2B)."""
+    atm = config.ATMOSPHERE
+    jobs = []
+    for unit in config.SPACECRAFTS:
+        for band in spectra.BANDS:
+            base = _base_job(unit, band, geo, atm, srf)
+            for alt in config.RELIEF_LEVELS_KM:
+                jobs.append(dict(base, kind="coefficients", level=f"z{alt:g}", altitude_km=alt,
+                                 rho=0.0, target=None))
+            if unit != config.RELIEF_CHECK_UNIT:
+                continue
+            for alt in config.RELIEF_CHECK_LEVELS_KM:
+                jobs.append(dict(base, kind="interpolation_check", level=f"z{alt:g}", altitude_km=alt,
+                                 rho=0.0, target=None))
+            for name in config.RELIEF_CHECK_TARGETS:
+                rho = spectra.check_targets()[name]["reflectance"][band]
+                jobs.append(dict(base, kind="check", level="z0.5", altitude_km=0.5, rho=rho,
+                                 target=name))
+    return _keyed(jobs)
+
+
+def _relief_levels(table_band, relief_band):
+    """[(altitude km, coefficients)] of one band: 0 km and 2 km from sixs_forward.json."""
+    levels = [(0.0, table_band["surface"])]
+    levels += [(alt, relief_band[f"z{alt:g}"]) for alt in config.RELIEF_LEVELS_KM]
+    levels.append((config.ATMOSPHERE["cloud_top_altitude_km"], table_band["cloud_top"]))
+    return levels
+
+
+def _interpolated(levels, alt):
+    zs = [z for z, _ in levels]
+    return {k: float(np.interp(alt, zs, [c[k] for _, c in levels]))
+            for k in ("path", "t_gas", "t_down", "t_up", "s_albedo", "tau_total")}
+
+
+def assemble_relief(geo, srf_path, jobs, results, compute_seconds, wall_seconds):
+    by_key = {r["key"]: r for r in results}
+    forward_table = json.loads(config.SIXS_TABLE.read_text())
+    units = {}
+    interp_runs = []
+    for job in jobs:
+        out = by_key[job["key"]]["outputs"]
+        b = units.setdefault(job["unit"], {"bands": {}})["bands"].setdefault(job["band"], {"checks": {}})
+        if job["kind"] == "coefficients":
+            b[job["level"]] = _coefficients(out)
+        elif job["kind"] == "interpolation_check":
+            interp_runs.append((job, _coefficients(out)))
+        else:
+            b["checks"][job["target"]] = {"level": job["level"], "rho": job["rho"],
+                                          "sixs_apparent_reflectance": out["apparent_reflectance"]}
+    max_diff = 0.0
+    for unit, u in units.items():
+        for band, b in u["bands"].items():
+            for chk in b["checks"].values():
+                value = forward(b[chk["level"]], chk["rho"])
+                chk["forward_model"] = round(value, 8)
+                chk["difference"] = round(value - chk["sixs_apparent_reflectance"], 8)
+                max_diff = max(max_diff, abs(chk["difference"]))
+    # linear interpolation in elevation vs 6S halfway between levels: terms and the TOA
+    # reflectance of the land covers (forward model with the interpolated vs the direct terms)
+    interp = {"unit": config.RELIEF_CHECK_UNIT, "altitudes_km": list(config.RELIEF_CHECK_LEVELS_KM),
+              "max_abs_term_difference": {}, "max_abs_toa_difference": 0.0, "worst": None}
+    names = [n for n in spectra.check_targets() if n != "cloud"]
+    for job, direct in interp_runs:
+        band = job["band"]
+        levels = _relief_levels(forward_table["units"][job["unit"]]["bands"][band],
+                                units[job["unit"]]["bands"][band])
+        est = _interpolated(levels, job["altitude_km"])
+        for k, v in est.items():
+            d = abs(v - direct[k])
+            worst = interp["max_abs_term_difference"]
+            worst[k] = round(max(worst.get(k, 0.0), d), 8)
+        for name in names:
+            rho = spectra.check_targets()[name]["reflectance"][band]
+            d = abs(forward(est, rho) - forward(direct, rho))
+            if d > interp["max_abs_toa_difference"]:
+                interp["max_abs_toa_difference"] = round(d, 8)
+                interp["worst"] = f"{band} {name} at {job['altitude_km']} km"
+    return {
+        "description": "Forward atmosphere of the sen2cor_qgis sample product's relief: the default "
+                       "atmosphere (sixs_forward.json) computed by 6S (recipe A) with the ground at "
+                       "the altitudes levels_km; the generator interpolates the terms linearly in "
+                       "elevation between 0 km (sixs_forward.json 'surface'), these levels and 2 km "
+                       "(sixs_forward.json 'cloud_top').",
+        "format_version": 1,
+        "sixs": _sixs_record(),
+        "spectral_responses": _srf_record(srf_path, config.SPACECRAFTS),
+        "atmosphere": dict(config.ATMOSPHERE),
+        "geometry": geo,
+        "levels_km": list(config.RELIEF_LEVELS_KM),
+        "max_abs_forward_minus_sixs": round(max_diff, 8),
+        "interpolation_check": interp,
+        "runs": len(jobs),
+        "compute_seconds": round(compute_seconds, 1),
+        "wall_seconds": round(wall_seconds, 1),
+        "built": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "units": units,
+    }
 
 
 def scene_list(geo):
@@ -521,6 +629,8 @@ def main(argv=None) -> int:
                       help="build data/sixs_atmospheres.json (selectable atmospheres, S2B)")
     mode.add_argument("--scene-table", action="store_true",
                       help="build tests/data/atmcorr/sixs_scene_table.json")
+    mode.add_argument("--relief", action="store_true",
+                      help="build data/sixs_relief.json (the relief's ground altitudes)")
     args = parser.parse_args(argv)
 
     srf = json.loads(config.SPECTRAL_RESPONSES.read_text())
@@ -533,6 +643,10 @@ def main(argv=None) -> int:
         jobs, assemble_fn = make_scene_table_jobs(geo, srf), assemble_scene_table
         if args.output == config.SIXS_TABLE:
             args.output = SCENE_TABLE
+    elif args.relief:
+        jobs, assemble_fn = make_relief_jobs(geo, srf), assemble_relief
+        if args.output == config.SIXS_TABLE:
+            args.output = config.RELIEF_TABLE
     else:
         jobs, assemble_fn = make_jobs(geo, srf), assemble
     args.work_file.parent.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,10 @@ def main(argv=None) -> int:
     parser.add_argument("--zip", action="store_true", help="also write <product>.zip")
     parser.add_argument("--no-truth", action="store_true", help="do not write <product>.truth/")
     parser.add_argument("--quiet", action="store_true", help="print only the .SAFE path")
+    parser.add_argument("--relief", choices=("flat", "mountain"), default="flat",
+                        help="mountain: synthetic ridges and valleys (0.03-0.7 km, slopes up to 34 "
+                             "deg; tiny/small, default atmosphere), DEM written beside the product "
+                             "as <product>_DEM.tif")
     args = parser.parse_args(argv)
 
     generate_product = _import_generator()
@@ -52,7 +56,7 @@ def main(argv=None) -> int:
         safe = generate_product(args.output_dir, size=args.size, baseline=args.baseline,
                                 spacecraft=args.spacecraft, seed=args.seed, tile=args.tile,
                                 date=args.date, zip_product=args.zip, truth=not args.no_truth,
-                                quiet=args.quiet)
+                                quiet=args.quiet, relief=args.relief)
     if not args.quiet:
         print(f"generated in {time.time() - t0:.1f} s", file=sys.stderr)
     print(safe.resolve())

@@ -14,6 +14,18 @@ recorded in the table. Extensions used by the generator (approximations, documen
 * thin cirrus: an additive TOA reflectance c * k_band (k from spectra.CIRRUS_SPECTRAL_FACTOR).
 
 No adjacency effect: every pixel is computed as if its surroundings had its own reflectance.
+
+Relief (`ReliefForward`, generate_product(..., relief="mountain")): the terms at each pixel's
+elevation, interpolated linearly between 6S runs at 0, 0.25, 0.5, 0.75 (data/sixs_relief.json)
+and 2 km (the cloud-top level), and the Lambertian terrain model of reference §6.7: the flat
+signal T_g T_down T_up rho / (1 - S rho) is scaled by D / T_down with
+
+    D = T_sun b r + T_dif (b T_sun r + (1 - b T_sun) V) + T_down (1 - V) rho_t
+
+r = cos(beta) / cos(SZA), V the sky-view factor, rho_t the terrain reflectance, T_sun =
+exp(-tau / cos SZA) the direct part of T_down, T_dif = T_down - T_sun, b = 1 - shadow (cloud
+shadow removes the direct and the circumsolar light). On flat ground (r = 1, V = 1) D / T_down is
+the flat model's 1 - (T_sun / T_down) shadow.
 """
 from __future__ import annotations
 
@@ -84,3 +96,63 @@ class ForwardModel:
     @property
     def solar_irradiance(self):
         return [float(v) for v in self.unit["solar_irradiance"]]
+
+
+TERMS = ("path", "t_gas", "t_down", "t_up", "s_albedo", "tau_total")
+
+
+@lru_cache(maxsize=1)
+def load_relief_table() -> dict:
+    """The relief's 6S terms at the ground altitudes of config.RELIEF_LEVELS_KM (cached)."""
+    if not config.RELIEF_TABLE.exists():
+        raise FileNotFoundError(f"{config.RELIEF_TABLE} is missing; run "
+                                "tools/build_sixs_forward_table.py --relief")
+    return json.loads(config.RELIEF_TABLE.read_text())
+
+
+class ReliefForward:
+    """Forward atmosphere over a relief for one unit of the default atmosphere (module notes)."""
+
+    def __init__(self, fm: ForwardModel, relief_table: Optional[dict] = None):
+        rt = relief_table or load_relief_table()
+        if fm.spacecraft not in rt["units"]:
+            raise ValueError(f"no 6S relief terms for {fm.spacecraft}")
+        if abs(float(rt["geometry"]["sun_zenith"]) - fm.sun_zenith) > 1e-6:
+            raise ValueError("the relief table is for the default atmosphere's geometry only")
+        self.fm = fm
+        self.mu_s = fm.mu_s
+        bands = rt["units"][fm.spacecraft]["bands"]
+        top = float(fm.table["atmosphere"]["cloud_top_altitude_km"])
+        self.levels_km = np.array([0.0] + [float(z) for z in rt["levels_km"]] + [top])
+        self._nodes: Dict[str, Dict[str, np.ndarray]] = {}
+        for band in BANDS:
+            cs = ([fm.coefficients(band)] + [bands[band][f"z{z:g}"] for z in rt["levels_km"]]
+                  + [fm.coefficients(band, "cloud_top")])
+            self._nodes[band] = {k: np.array([float(c[k]) for c in cs]) for k in TERMS}
+
+    def terms(self, band: str, z_km) -> Dict[str, np.ndarray]:
+        """Terms at ground altitudes z_km (array, km), linear in elevation between 6S levels."""
+        z = np.asarray(z_km, dtype=np.float64)
+        if z.size and (z.min() < 0.0 or z.max() > self.levels_km[-1]):
+            raise ValueError(f"elevation outside 0..{self.levels_km[-1]} km")
+        return {k: np.interp(z, self.levels_km, v) for k, v in self._nodes[band].items()}
+
+    def toa(self, band: str, rho, z_km, ratio, sky_view, rho_terrain, shadow=None,
+            cloud=None, cloud_rho=None, cirrus=None) -> np.ndarray:
+        """TOA reflectance (float32) of a tilted Lambertian ground plus the flat model's cloud
+        and cirrus terms; all maps on one grid (module notes)."""
+        c = self.terms(band, z_km)
+        rho = np.asarray(rho, dtype=np.float64)
+        t_sun = np.exp(-c["tau_total"] / self.mu_s)
+        t_dif = c["t_down"] - t_sun
+        b = 1.0 if shadow is None else 1.0 - np.asarray(shadow, dtype=np.float64)
+        d = (t_sun * b * ratio + t_dif * (b * t_sun * ratio + (1.0 - b * t_sun) * sky_view)
+             + c["t_down"] * (1.0 - sky_view) * rho_terrain)
+        signal = c["t_gas"] * c["t_up"] * d * rho / (1.0 - c["s_albedo"] * rho)
+        toa = (signal + c["path"]).astype(np.float32)
+        if cloud is not None:
+            ctoa = self.fm.toa(band, cloud_rho, "cloud_top").astype(np.float32)
+            toa = toa + cloud * (ctoa - toa)
+        if cirrus is not None:
+            toa = toa + np.float32(CIRRUS_SPECTRAL_FACTOR[BANDS.index(band)]) * cirrus
+        return toa.astype(np.float32, copy=False)

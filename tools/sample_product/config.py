@@ -6,6 +6,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SIXS_TABLE = DATA_DIR / "sixs_forward.json"
 ATMOSPHERES_TABLE = DATA_DIR / "sixs_atmospheres.json"
+RELIEF_TABLE = DATA_DIR / "sixs_relief.json"
 SPECTRAL_RESPONSES = DATA_DIR / "spectral_responses.json"
 
 SPACECRAFTS = ("S2A", "S2B", "S2C")
@@ -61,6 +62,16 @@ def atmosphere_parameters(name: str) -> dict:
                                            out["target_altitude_km"] + 1.5)
     return out
 
+
+# Relief (generate_product(..., relief="mountain")): the default atmosphere's forward terms at
+# these ground altitudes (km, data/sixs_relief.json) between the 0 km surface level and the 2 km
+# cloud-top level of sixs_forward.json; the generator interpolates them linearly in elevation.
+# The relief stays inside 0-0.75 km, the elevation range the project's look-up table covers.
+RELIEF_LEVELS_KM = (0.25, 0.5, 0.75)
+RELIEF_CHECK_LEVELS_KM = (0.125, 0.375, 0.625)    # direct 6S runs between levels (S2B): the
+RELIEF_CHECK_UNIT = "S2B"                         # interpolation error recorded in the table
+RELIEF_CHECK_TARGETS = ("vegetation", "bare_soil")  # direct 6S runs at 0.5 km (forward model check)
+RELIEFS = ("flat", "mountain")
 
 # 6S bands are integrated from the 1 nm responses resampled (linearly) to 6S's 2.5 nm grid.
 SIXS_STEP_NM = 2.5

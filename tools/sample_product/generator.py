@@ -27,7 +27,9 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from . import config, geometry, metadata, rasters
-from .atmosphere import ForwardModel, load_table
+from .atmosphere import ForwardModel, ReliefForward, load_table
+from .relief import (DEM_FILE_RESOLUTION, MARGIN_M, Relief, TerrainLayers, make_relief, terrain_layers,
+                     terrain_reflectance)
 from .scene import make_scene
 from .spectra import (BANDS, CLOUD_REFLECTANCE, LAND_COVERS, SCL_CLOUD_HIGH, SCL_CLOUD_MEDIUM,
                       SCL_SHADOW, SCL_THIN_CIRRUS, SURFACE_REFLECTANCE)
@@ -134,7 +136,8 @@ class _Product:
 def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline: str = "05.09",
                      spacecraft: str = "S2B", seed: int = 0, tile: Optional[str] = None,
                      date: Optional[str] = None, zip_product: bool = False, truth: bool = True,
-                     quiet: bool = True, workers: int = 2, atmosphere: str = "default") -> Path:
+                     quiet: bool = True, workers: int = 2, atmosphere: str = "default",
+                     relief: str = "flat") -> Path:
     """Generate a compact-SAFE L1C product in `output_dir`; returns the .SAFE folder path.
 
     size: 'tiny' (240 px at 10 m, unit tests), 'small' (1830 px), 'full' (10980 px, data in the
@@ -148,6 +151,11 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     'sza25', 'sza60', 'z1.5', 'hazy_mountain'): the forward atmosphere (AOT550, water vapour,
     sun zenith, ground altitude) from data/sixs_atmospheres.json (S2B only) - the metadata sun
     angles, AUX_ECMWFT / AUX_CAMSFO fields and truth follow it. 'default' is the original product.
+    relief: 'flat' (default) or 'mountain' (tiny/small, default atmosphere): the ground gets an
+    analytic relief of ridges and valleys (relief.py), the TOA reflectance the Lambertian terrain
+    model at each pixel's elevation (atmosphere.ReliefForward); the DEM is written beside the
+    product (`dem_file_for(safe)`, a GeoTIFF the DEM reader takes as DEM_Directory) and the truth
+    gains the DEM, slope, aspect, sky view and cos(beta).
     """
     t_start = time.time()
     output_dir = Path(output_dir)
@@ -162,6 +170,13 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     fm = ForwardModel(spacecraft, table)
     tgeo = table["geometry"]
     prod = _Product(size)
+    if relief not in config.RELIEFS:
+        raise ValueError(f"relief must be one of {config.RELIEFS}, got {relief!r}")
+    rf = None
+    if relief != "flat":
+        if atmosphere != "default" or size == "full":
+            raise ValueError("relief='mountain' needs atmosphere='default' and size tiny or small")
+        rf = ReliefForward(fm)
 
     # ----------------------------------------------------------------------- geometry, names
     tile = (tile or tgeo["tile"]).upper()
@@ -219,6 +234,10 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
                            float(table["geometry"]["sun_azimuth"]),
                            exclude_left=(lambda r: int(0.08 * (r + 0.5)) + 1) if prod.wedge else None)
         _log(quiet, f"scene {prod.m}x{prod.m} px: {time.time() - t_start:.1f} s")
+        terrain = None
+        if rf is not None:
+            terrain = _relief_layers(seed, size, prod, tgeo)
+            _log(quiet, f"relief: {time.time() - t_start:.1f} s")
 
         spectra_arr = np.zeros((7, len(BANDS)), dtype=np.float32)
         for code, (name, _, _) in LAND_COVERS.items():
@@ -243,20 +262,24 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
                 if _VIGOUR[band]:
                     rho10 = np.where(veg, rho10 * (1.0 + np.float32(_VIGOUR[band]) * scene.vigour), rho10)
                 rho10 = rho10.astype(np.float32, copy=False)
-                toa10 = fm.scene_toa(band, rho10, cloud=scene.cloud,
-                                     cloud_rho=np.float32(CLOUD_REFLECTANCE[bi]) * scene.cloud_brightness,
-                                     shadow=scene.shadow, cirrus=scene.cirrus)
+                cloud_rho = np.float32(CLOUD_REFLECTANCE[bi]) * scene.cloud_brightness
+                if terrain is not None:
+                    toa10, toa, rho_mean = _relief_band(rf, band, rho10, terrain[1], res, scene,
+                                                        cloud_rho)
+                else:
+                    toa10 = fm.scene_toa(band, rho10, cloud=scene.cloud, cloud_rho=cloud_rho,
+                                         shadow=scene.shadow, cirrus=scene.cirrus)
+                    if f == 1:
+                        toa = toa10
+                    else:
+                        # a 20/60 m pixel is a uniform surface of its mean reflectance (so that
+                        # truth SR + 6S forward model = DN exactly on clear pixels); the effects
+                        # of clouds, shadows and cirrus are block-averaged
+                        rho_mean = _block_mean(rho10, f)
+                        effect = _block_mean(toa10 - fm.scene_toa(band, rho10), f)
+                        toa = fm.scene_toa(band, rho_mean) + effect
                 if band == "B10":
                     b10_toa10 = toa10
-                if f == 1:
-                    toa = toa10
-                else:
-                    # a 20/60 m pixel is a uniform surface of its mean reflectance (so that truth
-                    # SR + 6S forward model = DN exactly on clear pixels); the effects of clouds,
-                    # shadows and cirrus are block-averaged
-                    rho_mean = _block_mean(rho10, f)
-                    effect = _block_mean(toa10 - fm.scene_toa(band, rho10), f)
-                    toa = fm.scene_toa(band, rho_mean) + effect
                 full = np.zeros(prod.shape(res), dtype=np.uint16)
                 win = prod.window(res)
                 full[win] = np.clip(np.floor(toa * np.float32(10000.0) + np.float32(0.5)) + offset_dn,
@@ -376,13 +399,19 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
 
     if zip_product:
         _write_zip(final, output_dir / (nm.product_name[:-5] + ".zip"), generation)
+    dem_info = None
+    if terrain is not None:
+        dem_info = _write_dem(dem_file_for(final), terrain[0], prod, frame)
     if truth:
         params = dict(size=size, baseline=baseline, spacecraft=spacecraft, seed=int(seed), tile=tile,
                       date=date or tgeo["date"], zip=bool(zip_product))
         if atmosphere != "default":
             params["atmosphere"] = atmosphere
+        if terrain is not None:
+            params["relief"] = relief
         _write_truth(truth_tmp, final, nm, prod, frame, scene, scl, valid, gt, fm, table,
-                     geo, matches, notes, params, offset_dn)
+                     geo, matches, notes, params, offset_dn,
+                     None if terrain is None else (terrain, dem_info, rf))
     _log(quiet, f"done: {time.time() - t_start:.1f} s")
     return final
 
@@ -404,6 +433,68 @@ def atmosphere_table(name: str = "default") -> dict:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _relief_layers(seed: int, size: str, prod: "_Product", tgeo: dict
+                   ) -> Tuple[Relief, Dict[int, TerrainLayers]]:
+    """The relief (own random stream: the scene does not change) and its layers on the data
+    window of every grid, for the table's sun angles."""
+    rng = np.random.default_rng([int(seed), list(config.SIZES).index(size), 7])
+    rel = make_relief(rng, prod.extent_m)
+    layers = {}
+    for res in RESOLUTIONS:
+        win = prod.window(res)[0]
+        layers[res] = terrain_layers(rel, float(res), win.stop - win.start, win.start,
+                                     float(tgeo["sun_zenith"]), float(tgeo["sun_azimuth"]))
+    worst = min(float(lay.cos_beta.min()) for lay in layers.values())
+    if worst <= 0.0:
+        raise ValueError(f"the relief has self-shadowed pixels (cos beta {worst:.3f}), which the "
+                         "forward model does not handle")
+    return rel, layers
+
+
+def _relief_band(rf: ReliefForward, band: str, rho10: np.ndarray, layers: Dict[int, TerrainLayers],
+                 res: int, scene, cloud_rho):
+    """(TOA at 10 m, TOA at the band's grid, block-mean reflectance or None) over the relief.
+
+    As on flat ground, a 20/60 m pixel is a uniform surface of its mean reflectance - here a
+    tilted facet with the slope, elevation and sky view at its centre - plus the block mean of the
+    cloud/shadow/cirrus effects computed at 10 m."""
+    l10 = layers[10]
+    z10 = l10.elevation / 1000.0
+    rt10 = terrain_reflectance(rho10, l10.sky_view, 10.0)
+    toa10 = rf.toa(band, rho10, z10, l10.ratio, l10.sky_view, rt10, shadow=scene.shadow,
+                   cloud=scene.cloud, cloud_rho=cloud_rho, cirrus=scene.cirrus)
+    if res == 10:
+        return toa10, toa10, None
+    f = res // 10
+    effect = _block_mean(toa10 - rf.toa(band, rho10, z10, l10.ratio, l10.sky_view, rt10), f)
+    rho_mean = _block_mean(rho10, f)
+    lc = layers[res]
+    toa = rf.toa(band, rho_mean, lc.elevation / 1000.0, lc.ratio, lc.sky_view,
+                 terrain_reflectance(rho_mean, lc.sky_view, float(res))) + effect
+    return toa10, toa, rho_mean
+
+
+def dem_file_for(safe: Path) -> Path:
+    """The DEM GeoTIFF written beside a product generated with a relief (DEM_Directory value)."""
+    return safe.parent / (safe.name[:-5] + "_DEM.tif")
+
+
+def _write_dem(path: Path, rel: Relief, prod: "_Product", frame) -> dict:
+    """The relief on a DEM_FILE_RESOLUTION grid aligned with the tile, MARGIN_M beyond the product
+    (float32 metres, EPSG of the tile): what the DEM reader warps onto the tile grids."""
+    res = DEM_FILE_RESOLUTION
+    n = int(round((prod.extent_m + 2 * MARGIN_M) / res))
+    z, _, _ = rel.grid(res, n, -int(round(MARGIN_M / res)))
+    gt = (frame.ulx - MARGIN_M, res, 0.0, frame.uly + MARGIN_M, 0.0, -res)
+    tmp = path.with_name(path.name + ".part")
+    with rasters.gdal_settings():
+        rasters.write_geotiff(tmp, z.astype(np.float32), gt, frame.epsg,
+                              description="elevation (m) of the synthetic relief")
+    tmp.replace(path)
+    return {"file": path.name, "resolution_m": res, "size_px": [n, n], "geotransform": list(gt),
+            "epsg": frame.epsg, "margin_m": MARGIN_M}
+
+
 def _footprint(frame, extent_m: float):
     """Corner ring UL, UR, LR, LL, UL as (lat, lon) and the (W, E, S, N) box."""
     xs = [frame.ulx, frame.ulx + extent_m, frame.ulx + extent_m, frame.ulx, frame.ulx]
@@ -509,7 +600,7 @@ def _write_qualit(path, valid, gt, epsg) -> None:
 
 
 def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
-                 geo, matches, notes, params, offset_dn) -> None:
+                 geo, matches, notes, params, offset_dn, relief=None) -> None:
     final = truth_dir_for(safe)
     epsg = frame.epsg
     files = {}
@@ -532,6 +623,8 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
             a = full(arr, np.float32, 0.0)
             rasters.write_geotiff(tmp / name, a, gt[10], epsg)
             files[name] = desc + " at 10 m"
+        if relief is not None:
+            files.update(_write_relief_truth(tmp, prod, relief[0][1], valid, gt, epsg))
 
     atm = table["atmosphere"]
     targets = []
@@ -601,7 +694,8 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
             ("flat terrain at sea level" if not atm["target_altitude_km"] else
              f"flat terrain at {atm['target_altitude_km']} km")
             + "; one atmosphere and one (mean) geometry for the whole product",
-            "cloud shadow removes the direct part exp(-tau/cos SZA) of T_down",
+            "cloud shadow removes the direct part exp(-tau/cos SZA) of T_down"
+            + ("" if relief is None else " (over the relief: b = 1 - shadow in D, see relief)"),
             "thick clouds: Lambertian target at the 6S cloud-top altitude, mixed by cloud fraction",
             "thin cirrus: empirical additive TOA reflectance (not 6S)",
             "20 m and 60 m pixels: 6S forward model of the block-mean surface reflectance (uniform "
@@ -609,10 +703,71 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
         ] + notes,
         "files": files,
     }
+    if relief is not None:
+        doc["relief"] = _relief_truth(*relief, prod)
+        doc["approximations"][1] = ("relief (see relief): terms interpolated linearly in elevation "
+                                    "between 6S runs at 0, 0.25, 0.5, 0.75 and 2 km; one (mean) "
+                                    "geometry for the whole product")
+        doc["approximations"].append(
+            "relief: Lambertian terrain model of reference §6.7 (direct x cos(beta)/cos(SZA), "
+            "circumsolar part with the direct, isotropic sky x V, terrain reflection (1 - V) rho_t); "
+            "no horizon shading of the sky, no cast or self shadow (cos beta > 0 everywhere); "
+            "the cloud-shadow offset ignores the relief")
     (tmp / "truth.json").write_text(json.dumps(doc, indent=1) + "\n")
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
+
+
+def _write_relief_truth(tmp, prod, layers, valid, gt, epsg) -> Dict[str, str]:
+    """DEM, slope, aspect, sky view at 10 m and cos(beta) on every grid (float32, NaN = no data)."""
+    files = {}
+    items = [(10, "DEM", "elevation", "ground elevation (m)"),
+             (10, "SLOPE", "slope", "slope (degrees, analytic gradient)"),
+             (10, "ASPECT", "aspect", "aspect (degrees clockwise from north of the downslope direction)"),
+             (10, "SKY_VIEW", "sky_view", "sky-view factor (1 + cos slope) / 2")]
+    items += [(res, "COS_BETA", "cos_beta", "cos(beta), the local illumination (table sun angles)")
+              for res in RESOLUTIONS]
+    for res, stem, attr, desc in items:
+        a = np.full(prod.shape(res), np.nan, dtype=np.float32)
+        a[prod.window(res)] = getattr(layers[res], attr)
+        a[~valid[res]] = np.nan
+        name = f"{stem}_{res}m.tif"
+        rasters.write_geotiff(tmp / name, a, gt[res], epsg, nodata=float("nan"), description=desc)
+        files[name] = f"{desc} at {res} m (float32, NaN = no data)"
+    return files
+
+
+def _relief_truth(terrain, dem_info, rf: ReliefForward, prod) -> dict:
+    rel, layers = terrain
+    l10 = layers[10]
+    return {
+        "name": "mountain",
+        "dem_file": dem_info,
+        "dem_use": "DEM_Directory = the DEM file (a single GeoTIFF in the tile's CRS is a USER DEM)",
+        "elevation_m": [round(float(l10.elevation.min()), 3), round(float(l10.elevation.max()), 3)],
+        "slope_deg_max": round(float(l10.slope.max()), 3),
+        "slope_deg_mean": round(float(l10.slope.mean()), 3),
+        "cos_beta": [round(float(l10.cos_beta.min()), 5), round(float(l10.cos_beta.max()), 5)],
+        "surface": "z = base + scale * sum_j A_j exp(-(u_j^2 / 2 a_j^2 + v_j^2 / 2 b_j^2)), east/south "
+                   "metres from the product's upper-left corner, u_j along the feature (angle from "
+                   "east towards south), exact gradient (tools/sample_product/relief.py)",
+        "base_m": rel.base, "scale": rel.scale, "features": rel.as_list(),
+        "model": "rho_TOA = path(z) + T_g(z) T_up(z) D rho / (1 - S(z) rho), D = T_sun b r "
+                 "+ T_dif (b T_sun r + (1 - b T_sun) V) + T_down (1 - V) rho_t; r = cos(beta)/cos(SZA); V = (1 + cos "
+                 "slope)/2; rho_t = rho_bar / (1 - (1 - V_bar) rho_bar) with box means over 1 km "
+                 "of the band's surface reflectance and V; b = 1 - cloud-shadow strength; T_sun = "
+                 "exp(-tau/cos SZA); terms at the pixel's elevation z",
+        "cos_beta_formula": "cos(SZA) cos(slope) + sin(SZA) sin(slope) cos(SAA - aspect), table sun angles",
+        "surface_reflectance": "SR_<band>.tif is the Lambertian reflectance of the tilted ground "
+                               "(what a terrain correction should return), unchanged by the relief",
+        "pixels_20m_60m": "a 20/60 m pixel is a tilted uniform facet with the slope, aspect, sky view "
+                          "and elevation at its centre (COS_BETA_20m/60m) and the block-mean reflectance",
+        "sixs_relief_table": {"file": "tools/sample_product/data/" + config.RELIEF_TABLE.name,
+                              "levels_km": [0.0] + [float(z) for z in rf.levels_km[1:-1]]
+                              + [float(rf.levels_km[-1])],
+                              "interpolation": "linear in elevation"},
+    }
 
 
 def _embed(prod, a, dtype, fill):
