@@ -233,29 +233,27 @@ class FullProcessing(SceneClassificationOnly):
         from .raster.resample import block_mean_dn, block_mean_round
         from .raster.tci import TCI_BANDS, true_colour_from
 
+        from .atmcorr.encoding import boa_add_offset
+
         res = self.schedule.classification
         source, nodata, _ = inputs
         layers = naming.RESOLUTION_LAYERS[res]
         derive_60 = 60 in self.schedule.derived
-        coarse: Dict[str, np.ndarray] = {}
-        tci_bands: Dict[str, np.ndarray] = {}
-        lock = threading.Lock()
-
-        def sink(band: str, dn: np.ndarray) -> None:      # called under correct()'s lock
-            if band in layers:
-                images.write_image(band, res, dn)
-            if derive_60:
-                coarse[band] = block_mean_dn(dn, 3, 0)[0]
-            if band in TCI_BANDS:
-                with lock:
-                    tci_bands[band] = dn
-
+        stream = StreamedOutputs(images, res, [b for b in layers if b in REFLECTANCE_BANDS],
+                                 source.shape, boa_add_offset(self.product.has_radiometric_offset),
+                                 derive_60)
         self.step(self.CORRECT, f"atmospheric correction at {res} m")
-        result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers, sink=sink,
-                         ddv_output=bool(self.config.generate_ddv_output),
-                         progress=_span(self.step, self.CORRECT, self.FINE if 10 in self.schedule.native
-                                        else self.EXPORT), **self._correct_args(res))
+        try:
+            result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers,
+                             strip_sink=stream.strip, band_done=stream.done,
+                             ddv_output=bool(self.config.generate_ddv_output),
+                             progress=_span(self.step, self.CORRECT, self.FINE if 10 in self.schedule.native
+                                            else self.EXPORT), **self._correct_args(res))
+        except BaseException:
+            stream.abort()
+            raise
         del source
+        coarse = stream.coarse
         for message in result.messages:
             self.log.info("atmospheric correction %d m: %s", res, message)
         self.log.info("atmospheric correction %d m: AOT550 %.3f (%s), water vapour %.2f cm (%s), "
@@ -266,8 +264,7 @@ class FullProcessing(SceneClassificationOnly):
         self.quality = dict(result.quality)
         self.aot_map, self.scl_map = result.aot550, sc.scl
         offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}
-        tci = true_colour_from(tci_bands, offsets, 0)
-        tci_bands.clear()
+        tci = stream.tci
         for layer, data in (("AOT", result.aot550), ("WVP", result.water_vapour), ("SCL", sc.scl),
                             ("TCI", tci)):
             if layer in layers and (layer != "TCI" or self.config.generate_tci_output):
@@ -321,40 +318,37 @@ class FullProcessing(SceneClassificationOnly):
 
     def _correct_10m(self, images, source, nodata) -> None:
         from .atmcorr import correct
+        from .atmcorr.encoding import boa_add_offset
         from .product import naming
         from .raster.resample import upsample_nearest
-        from .raster.tci import TCI_BANDS, true_colour_from
 
         scl10 = upsample_nearest(self.scl_map, 2)
-        layers = naming.RESOLUTION_LAYERS[10]
-        tci_bands: Dict[str, np.ndarray] = {}
-
-        def sink(band: str, dn: np.ndarray) -> None:
-            if band in layers:
-                images.write_image(band, 10, dn)
-            if band in TCI_BANDS:
-                tci_bands[band] = dn
-
+        layers = [layer for layer in naming.RESOLUTION_LAYERS[10] if layer in BANDS_10 + ("AOT", "WVP")]
+        stream = StreamedOutputs(images, 10, layers, source.shape,
+                                 boa_add_offset(self.product.has_radiometric_offset))
         chosen = self.quality.get("details", {}).get("aerosol_model")
         providers = self.tables.providers
         provider = providers.get(chosen) or next(iter(providers.values()))
         self.step(self.FINE + 0.04, "atmospheric correction at 10 m (SCL, AOT and water vapour "
                   "of the 20 m run)")
-        result = correct(source, nodata, scl10, terms_provider=provider, sink=sink,
-                         aot550=self.aot_map, water_vapour_cm=float(self.quality["GRANULE_MEAN_WV"]
-                                                                    or 0.0) or None,
-                         ddv_output=False, bands=BANDS_10,
-                         progress=_span(self.step, self.FINE + 0.04, self.EXPORT),
-                         **self._correct_args(10))
+        try:
+            result = correct(source, nodata, scl10, terms_provider=provider,
+                             strip_sink=stream.strip, band_done=stream.done, keep_maps=False,
+                             aot550=self.aot_map, water_vapour_cm=float(self.quality["GRANULE_MEAN_WV"]
+                                                                        or 0.0) or None,
+                             ddv_output=False, bands=BANDS_10,
+                             progress=_span(self.step, self.FINE + 0.04, self.EXPORT),
+                             **self._correct_args(10))
+            stream.finish_maps()
+        except BaseException:
+            stream.abort()
+            raise
         del source, scl10
         for message in result.messages:
             self.log.info("atmospheric correction 10 m: %s", message)
-        offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}
-        images.write_image("AOT", 10, result.aot550)
-        images.write_image("WVP", 10, result.water_vapour)
         if self.config.generate_tci_output:
-            images.write_image("TCI", 10, true_colour_from(tci_bands, offsets, 0))
-        tci_bands.clear()
+            images.write_image("TCI", 10, stream.tci)
+        stream.tci = None
         band_qa = {k: v for k, v in result.quality.items() if k == "B08"}
         self.quality.update(band_qa)          # negative BOA share of B08 (only corrected at 10 m)
 
@@ -380,3 +374,73 @@ class FullProcessing(SceneClassificationOnly):
             values.update(self.dem.quality_values())      # the DEM reader's values win
         update_l2a_quality(granule / "QI_DATA" / FILE_NAME, values)
         self.image_content_qi.update(qi)
+
+
+class StreamedOutputs:
+    """The strip_sink / band_done of atmcorr.correct for one resolution: each corrected band
+    goes strip by strip into its own block-wise image writer (core.raster.writers.RasterWriter:
+    the JPEG 2000 encoding happens when the band is done), the true-colour channels are made
+    per strip (uint8), and with `derive_60` every band is block-averaged to 60 m strip by strip
+    (§4.5: 3 x 3 mean + 0.5). No full-tile output band is ever held in memory.
+
+    `layers`: the layers streamed into files (bands not listed - B09 at 20 m - only feed the 60 m
+    product; "AOT" / "WVP" when correct() streams its maps, keep_maps=False). `with_tci`: build
+    the (3, rows, cols) true-colour image from B04, B03, B02 (the TCI file and the preview)."""
+
+    def __init__(self, images: Any, res: int, layers, shape: Tuple[int, int], boa_offset: float,
+                 derive_60: bool = False, with_tci: bool = True) -> None:
+        from .raster.tci import TCI_BANDS
+        self.images, self.res, self.layers = images, res, set(layers)
+        self.shape, self.boa_offset, self.derive_60 = shape, float(boa_offset), derive_60
+        self.tci_bands = TCI_BANDS
+        self.tci = np.zeros((3,) + tuple(shape), dtype=np.uint8) if with_tci else None
+        self.coarse: Dict[str, np.ndarray] = {}
+        self._writers: Dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _writer(self, layer: str):
+        with self._lock:
+            writer = self._writers.get(layer)
+            if writer is None:
+                writer = self._writers[layer] = self.images.image_writer(layer, self.res)
+            return writer
+
+    def strip(self, layer: str, row0: int, row1: int, values: np.ndarray) -> None:
+        from .raster.resample import block_mean_dn, block_mean_round
+        from .raster.tci import tci_channel
+
+        if layer in self.layers:
+            self._writer(layer).write(values, row0, 0)
+        if self.tci is not None and layer in self.tci_bands:
+            self.tci[self.tci_bands.index(layer), row0:row1] = tci_channel(values, self.boa_offset, 0)
+        if self.derive_60:
+            if row0 % 3 or (row1 - row0) % 3:
+                raise RuntimeError("strips must be whole 60 m rows to derive the 60 m product")
+            if layer in ("AOT", "WVP"):
+                part = block_mean_round(values, 3, np.uint16)
+            else:
+                part = block_mean_dn(values, 3, 0)[0]
+            with self._lock:
+                coarse = self.coarse.get(layer)
+                if coarse is None:
+                    coarse = self.coarse[layer] = np.zeros((self.shape[0] // 3, self.shape[1] // 3),
+                                                           dtype=np.uint16)
+            coarse[row0 // 3:row1 // 3] = part
+
+    def done(self, layer: str) -> None:
+        """The layer is complete: encode its file (in the calling thread)."""
+        with self._lock:
+            writer = self._writers.pop(layer, None)
+        if writer is not None:
+            writer.close()
+
+    def finish_maps(self) -> None:
+        for layer in ("AOT", "WVP"):
+            self.done(layer)
+
+    def abort(self) -> None:
+        """Drop every unfinished file (on error or cancel)."""
+        with self._lock:
+            writers, self._writers = list(self._writers.values()), {}
+        for writer in writers:
+            writer.abort()

@@ -280,3 +280,25 @@ class WindowedImages:
 
     def write_preview(self, tci: np.ndarray, resolution: int, *args: Any, **kwargs: Any):
         return self.images.write_preview(self._full(tci, resolution), resolution, *args, **kwargs)
+
+    def image_writer(self, layer: str, resolution: int) -> "_OffsetWriter":
+        """The writer's block-wise image writer, taking blocks in window coordinates (the rest of
+        the tile stays 0, NO_DATA: unwritten blocks of the sparse staging file)."""
+        r0, c0, _, _ = window_at(self.window, resolution)
+        return _OffsetWriter(self.images.image_writer(layer, resolution), r0, c0)
+
+
+class _OffsetWriter:
+    """A RasterWriter whose blocks are given relative to (row0, col0)."""
+
+    def __init__(self, writer: Any, row0: int, col0: int) -> None:
+        self.writer, self.row0, self.col0 = writer, row0, col0
+
+    def write(self, block: np.ndarray, row0: int = 0, col0: int = 0) -> None:
+        self.writer.write(block, row0 + self.row0, col0 + self.col0)
+
+    def close(self):
+        return self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.abort()

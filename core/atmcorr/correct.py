@@ -25,7 +25,11 @@ Stages (each timed in `result.timings`; progress/cancel between strips):
    background, adjacency over Adj_Km, multiple terrain reflection) per strip, BRDF, encoding,
    negative QA. A band is handed to `sink(band, array)` (under a lock) as soon as it is
    complete when a sink is given (then it is not kept in the result); `release_inputs` drops a
-   band's input array from an ArraySource once it is corrected.
+   band's input array from an ArraySource once it is corrected. With `strip_sink(band, row0,
+   row1, strip)` no full output band exists at all: every strip is handed over as soon as it is
+   computed (from the band's worker thread), `band_done(band)` follows the band's last strip (in
+   that thread, e.g. to finish its file), and with `keep_maps=False` the AOT and WVP maps are
+   streamed the same way (layers "AOT" and "WVP", main thread) instead of being returned.
 
 Memory (20 m tile, 5490 x 5490): full-tile arrays are the inputs the caller holds (uint16 DN
 through a BandSource: 2 bytes per pixel and band), SCL and NO_DATA (1 byte each), the cached
@@ -210,7 +214,10 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             release_inputs: bool = False, refine_aerosol: bool = True,
             ddv_output: Optional[bool] = None, threads: Optional[int] = None, match_b09: bool = True,
             snow_as_water: bool = True, cast_shadow: Optional[np.ndarray] = None,
-            trace_memory: bool = False) -> CorrectionResult:
+            trace_memory: bool = False,
+            strip_sink: Optional[Callable[[str, int, int, np.ndarray], None]] = None,
+            band_done: Optional[Callable[[str], None]] = None,
+            keep_maps: bool = True) -> CorrectionResult:
     """Correct one tile (module notes). Returns a CorrectionResult."""
     from ..config import default_config
     from ..sceneclass.codes import ClassCodes
@@ -455,8 +462,10 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
     path_scales = _path_scales(blue_scale, cfg)
     brdf_mode = int(cfg.brdf_correction)
     combos_cache: Dict[int, Combos] = {}
-    aot_out = np.zeros((nrows, ncols), dtype=F32 if output == "reflectance" else np.uint16)
-    wv_out = np.zeros((nrows, ncols), dtype=F32 if output == "reflectance" else np.uint16)
+    stream_maps = strip_sink is not None and not keep_maps
+    map_dtype = F32 if output == "reflectance" else np.uint16
+    aot_out = None if stream_maps else np.zeros((nrows, ncols), dtype=map_dtype)
+    wv_out = None if stream_maps else np.zeros((nrows, ncols), dtype=map_dtype)
     aot_sum = np.zeros(2)                 # over SCL 4, 5, 6
     wv_sum = np.zeros(2)
     boa: Dict[str, np.ndarray] = {}
@@ -480,12 +489,18 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             combos_cache[i] = c
             v = valid_all[r0:r1]
             if output == "reflectance":
-                aot_out[r0:r1] = np.where(v, np.broadcast_to(a, v.shape), np.nan)
-                wv_out[r0:r1] = np.where(v, np.broadcast_to(w, v.shape), np.nan)
+                aot_strip_out = np.where(v, np.broadcast_to(a, v.shape), np.nan).astype(F32)
+                wv_strip_out = np.where(v, np.broadcast_to(w, v.shape), np.nan).astype(F32)
             else:
-                aot_out[r0:r1] = encoding.encode_aot(np.broadcast_to(a, v.shape),
-                                                     scl[r0:r1] <= max(codes.NO_DATA, codes.SATURATED_DEFECTIVE))
-                wv_out[r0:r1] = encoding.encode_wvp(np.broadcast_to(w, v.shape), ~v)
+                aot_strip_out = encoding.encode_aot(np.broadcast_to(a, v.shape),
+                                                    scl[r0:r1] <= max(codes.NO_DATA, codes.SATURATED_DEFECTIVE))
+                wv_strip_out = encoding.encode_wvp(np.broadcast_to(w, v.shape), ~v)
+            if stream_maps:
+                strip_sink("AOT", r0, r1, aot_strip_out)
+                strip_sink("WVP", r0, r1, wv_strip_out)
+            else:
+                aot_out[r0:r1] = aot_strip_out
+                wv_out[r0:r1] = wv_strip_out
             sel = v & np.isin(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
             aot_sum[0] += float(np.broadcast_to(a, v.shape)[sel].sum(dtype=np.float64))
             aot_sum[1] += int(sel.sum())
@@ -508,6 +523,10 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         if valid_all[r0:r1].any():
             z, sza, saa = strip_inputs(r0, r1)
             strip_combos(i, r0, r1, z, sza, saa)
+        elif stream_maps:                      # no data in the strip: NO_DATA maps
+            empty = np.full((r1 - r0, ncols), np.nan if output == "reflectance" else 0, dtype=map_dtype)
+            strip_sink("AOT", r0, r1, empty)
+            strip_sink("WVP", r0, r1, empty)
     if terrain.terrain and step2_on:
         for r0, r1 in strips:
             v = valid_all[r0:r1]
@@ -541,8 +560,15 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         band_adjacency = adjacency and not (wl > NO_ADJACENCY_ABOVE_UM or any(
             lo <= wl <= hi for lo, hi in NO_ADJACENCY_BANDS_UM))
         do_step2 = step2_on and (band_adjacency or terrain.terrain)
-        out = np.full((nrows, ncols), np.nan, dtype=F32) if output == "reflectance" else \
-            np.zeros((nrows, ncols), dtype=np.uint16)
+        out_dtype = F32 if output == "reflectance" else np.uint16
+        fill = np.nan if output == "reflectance" else 0
+        out = None if strip_sink is not None else np.full((nrows, ncols), fill, dtype=out_dtype)
+
+        def emit(r0: int, r1: int, values: np.ndarray) -> None:
+            if out is None:
+                strip_sink(band, r0, r1, values)
+            else:
+                out[r0:r1] = values
         grid = None
         if do_step2:                  # per band only the sums; the weights are the same for all
             grid = CoarseGrid((nrows, ncols), f, counts=env_weights.counts, dtype=np.float32)
@@ -561,6 +587,8 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
                 check(0.4 + 0.58 * (done_bands[0] + 0.5 * r0 / nrows) / nb, f"surface reflectance {band}")
                 v = valid_all[r0:r1]
                 if not v.any():
+                    if p == 2 and out is None:
+                        emit(r0, r1, np.full((r1 - r0, ncols), fill, dtype=out_dtype))
                     continue
                 c = combos_cache[i]
                 t = PixelTerms.from_terms(evaluator.terms(band, c), c.gather, path_scales.get(band, 1.0),
@@ -598,13 +626,17 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
                                             float(cfg.brdf_lower_bound), wl, veg)
                 band_qa.add(band, rho, v)
                 if output == "reflectance":
-                    out[r0:r1] = np.where(v, rho, np.nan)
+                    emit(r0, r1, np.where(v, rho, np.nan).astype(F32))
                 else:
-                    out[r0:r1] = encoding.encode_boa(rho, ~v, with_offset)
+                    emit(r0, r1, encoding.encode_boa(rho, ~v, with_offset))
+        if out is None and band_done is not None:
+            band_done(band)                      # outside the lock: may encode a file
         with lock:
             for k in ("valid", "negative", "below_tolerance"):
                 getattr(qa, k).update(getattr(band_qa, k))
-            if sink is not None:
+            if out is None:
+                pass                             # streamed through strip_sink
+            elif sink is not None:
                 sink(band, out)
             else:
                 boa[band] = out
