@@ -407,3 +407,47 @@ def test_memory_cap_lowers_the_parallelism(l1c):
     assert run(100) == 4
     with pytest.raises(ValueError, match="memory_limit_mb"):
         ProcessingOptions(memory_limit_mb=-1)
+
+
+# ----------------------------------------------------------------- baselines, units, formats
+VARIANTS = [
+    ("05.09", "S2A", "JP2", {}),
+    ("02.07", "S2B", "JP2", {}),                 # before 04.00: no radiometric offset
+    ("05.09", "S2C", "TIF", {}),
+    ("04.00", "S2B", "RAW", {}),
+    ("05.09", "S2B", "JP2", {"row0": "AUTO", "col0": "AUTO"}),     # AUTO ROI: whole tile here
+]
+
+
+@pytest.mark.parametrize("baseline, unit, fmt, roi", VARIANTS,
+                         ids=["-".join((b, u, f) + (("roi-auto",) if r else ())) for b, u, f, r in VARIANTS])
+def test_variants_give_complete_products_close_to_the_truth(tmp_path_factory, baseline, unit, fmt, roi):
+    """Baselines (with and without RADIO_ADD_OFFSET), the three units (each corrected with its own
+    spectral responses), the three output formats and AUTO ROI: complete tree and metadata, BOA
+    of B04 (10 m) and B8A (20 m) within the closed-loop tolerance in the clear interiors."""
+    root = tmp_path_factory.mktemp(f"v{baseline}{unit}{fmt}")
+    safe = generate_product(root / "l1c", size="tiny", baseline=baseline, spacecraft=unit)
+    result = process_product(safe, ProcessingOptions(output_dir=str(root / "out"), output_format=fmt,
+                                                     overrides=dict(FLAT_SEA_LEVEL, **roi)))
+    l2a = result.product_path
+    names = product_names(l2a)
+    offset = -1000 if baseline >= "04.00" else 0
+    root_xml = parse_file(l2a / "MTD_MSIL2A.xml")
+    offsets = {int(e.text) for e in root_xml.iterfind(".//{*}BOA_ADD_OFFSET")}
+    assert offsets == ({offset} if offset else set())           # no offset list before 04.00
+    entries = [e.text for e in root_xml.iterfind(".//{*}IMAGE_FILE")]
+    for res in (10, 20, 60):
+        for layer in naming.RESOLUTION_LAYERS[res]:
+            path = l2a / names.image_relpath(layer, res)
+            assert path.is_file(), path
+            assert names.image_relpath(layer, res).rsplit(".", 1)[0] in entries
+    assert l2a.name.startswith(f"{unit}_MSIL2A_")
+    inner = interiors(truth_dir_for(safe))
+    tdir = truth_dir_for(safe)
+    for band, res in (("B04", 10), ("B8A", 20)):
+        truth = _read(tdir / f"SR_{band}.tif").astype(np.float64)
+        ours = (_read(l2a / names.image_relpath(band, res)).astype(np.float64) + offset) / 10000.0
+        mask = inner[res] & np.isfinite(truth)
+        share = np.mean(np.abs(ours[mask] - truth[mask]) <= 0.005 + 0.05 * truth[mask])
+        assert share >= 0.95, f"{band}: {share:.3f}"
+    assert qi_values(l2a / "MTD_MSIL2A.xml")["AOT_RETRIEVAL_METHOD"] == "SEN2COR_DDV"
