@@ -313,6 +313,12 @@ class Sen2CorAlgorithmBase(Translatable, QgsProcessingAlgorithm):
             elif value:
                 notes.append(self.tr("Provider setting '{0}' is not supported by this engine "
                                      "build; ignored").format(what))
+        # Settings without a dialog parameter whose engine defaults are real values (0 retries
+        # is a choice): passed whenever the engine knows the field.
+        for field_name, value in (("cams", prefs.cams), ("dem_download_timeout", prefs.dem_timeout),
+                                  ("dem_download_retries", prefs.dem_retries)):
+            if field_name in known:
+                fields[field_name] = value
         try:
             options = ProcessingOptions(**fields)
         except ValueError as exc:

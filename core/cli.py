@@ -37,6 +37,26 @@ def _baseline(value: str) -> str:
     return value
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"'{value}' must be a positive number")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"'{value}' must be a whole number, 0 or more")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: Sen2Cor's options plus the derived L2A_GIPP overrides."""
     parser = argparse.ArgumentParser(
@@ -95,6 +115,17 @@ def add_processing_arguments(parser: argparse.ArgumentParser, pdgs: bool = True)
                              "under Sen2Cor's file names (default: $SEN2COR_HOME/aux_data). An "
                              "extension of this processor: Sen2Cor reads <installation>/aux_data and "
                              "has no such option")
+    parser.add_argument("--cams", type=str.upper, choices=("AUTO", "ON", "OFF"), default="AUTO",
+                        help="CAMS netCDF files in the auxiliary-data folder under Sen2Cor 3's layout "
+                             "(ECMWF/daily/YYYYMMDD/*.nc, ECMWF/monthly/YYYYMM/*.nc): AUTO uses them "
+                             "when found, ON requires them, OFF never looks (an extension of this "
+                             "processor; they take precedence over the product's AUX_CAMSFO/AUX_ECMWFT)")
+    parser.add_argument("--dem_download_timeout", type=_positive_float, default=30.0, metavar="S",
+                        help="seconds without data before a DEM download attempt fails (an "
+                             "extension of this processor; default 30)")
+    parser.add_argument("--dem_download_retries", type=_non_negative_int, default=3, metavar="N",
+                        help="extra DEM download attempts after the first one (an extension of this "
+                             "processor; default 3)")
     parser.add_argument("--memory_limit_mb", type=int, default=0, metavar="MB",
                         help="memory cap in MB (0: none): the processing lowers its parallelism "
                              "so that its full-tile buffers fit (an extension of this processor)")
@@ -189,6 +220,9 @@ def options_from_args(args: argparse.Namespace):
         gip_pb=args.GIP_L2A_PB, overrides=cli_args.overrides_from_args(args),
         aux_data_dir=getattr(args, "aux_data_dir", None),
         memory_limit_mb=getattr(args, "memory_limit_mb", 0) or 0,
+        cams=getattr(args, "cams", None) or "AUTO",
+        dem_download_timeout=getattr(args, "dem_download_timeout", 30.0),
+        dem_download_retries=getattr(args, "dem_download_retries", 3),
     )
 
 

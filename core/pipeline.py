@@ -73,6 +73,13 @@ class ProcessingOptions:
     # corrected at once, images queued for encoding) so that its full-tile buffers fit into half
     # of it; see FullProcessing.parallelism. Logged when the run's peak exceeds it.
     memory_limit_mb: int = 0
+    # CAMS netCDF files in the auxiliary-data folder under Sen2Cor 3's layout (an extension; see
+    # core.auxdata.cams_inputs): AUTO uses them when found, ON requires them, OFF never looks.
+    cams: str = "AUTO"
+    # DEM downloads (an extension; core.auxdata.dem_download.DownloadSettings): seconds without
+    # data before an attempt fails, and extra attempts after the first one.
+    dem_download_timeout: float = 30.0
+    dem_download_retries: int = 3
 
     def __post_init__(self) -> None:
         self.output_format = self.output_format.upper()
@@ -82,6 +89,14 @@ class ProcessingOptions:
             raise ValueError(f"resolution must be 10, 20 or 60, got {self.resolution!r}")
         if int(self.memory_limit_mb or 0) < 0:
             raise ValueError(f"memory_limit_mb must be 0 (no cap) or positive, got {self.memory_limit_mb!r}")
+        mode = str(self.cams or "").strip().upper()       # core.auxdata.cams_inputs.CAMS_MODES
+        if mode not in ("AUTO", "ON", "OFF"):
+            raise ValueError(f"cams must be AUTO, ON or OFF, got {self.cams!r}")
+        self.cams = mode
+        if not float(self.dem_download_timeout) > 0:
+            raise ValueError(f"dem_download_timeout must be positive, got {self.dem_download_timeout!r}")
+        if int(self.dem_download_retries) < 0:
+            raise ValueError(f"dem_download_retries must be 0 or more, got {self.dem_download_retries!r}")
 
 
 @dataclass

@@ -530,29 +530,44 @@ Ausgaben: der Produktordner, die Bodenreflexionsstapel mit 10 m und 20 m (VRT, R
 <context>
     <name>ProviderSettings</name>
     <message>
-        <location filename="../algorithms/settings.py" line="57"/>
+        <location filename="../algorithms/settings.py" line="71"/>
         <source>Default DEM folder (used when the dialog leaves DEM_Directory unset)</source>
         <translation>Standard-DGM-Ordner (gilt, wenn der Dialog DEM_Directory leer lässt)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="57"/>
+        <location filename="../algorithms/settings.py" line="71"/>
         <source>Auxiliary-data folder (ESA CCI maps, snow climatology)</source>
         <translation>Ordner der Hilfsdaten (ESA-CCI-Karten, Schneeklimatologie)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="57"/>
+        <location filename="../algorithms/settings.py" line="71"/>
         <source>Work folder for temporary databases (empty: the engine&apos;s default)</source>
         <translation>Arbeitsordner für temporäre Datenbanken (leer: Voreinstellung des Prozessors)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="57"/>
+        <location filename="../algorithms/settings.py" line="71"/>
         <source>Number of threads (0: Nr_Threads of L2A_GIPP.xml)</source>
         <translation>Anzahl der Threads (0: Nr_Threads aus L2A_GIPP.xml)</translation>
     </message>
     <message>
-        <location filename="../algorithms/settings.py" line="57"/>
+        <location filename="../algorithms/settings.py" line="71"/>
         <source>Memory cap in MB (0: no cap)</source>
         <translation>Speichergrenze in MB (0: keine Grenze)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/settings.py" line="71"/>
+        <source>DEM download: seconds without data before an attempt fails</source>
+        <translation>DGM-Download: Sekunden ohne Daten, bevor ein Versuch scheitert</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/settings.py" line="71"/>
+        <source>DEM download: extra attempts after the first one</source>
+        <translation>DGM-Download: weitere Versuche nach dem ersten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/settings.py" line="95"/>
+        <source>CAMS netCDF files of the auxiliary-data folder (AUTO: when found, ON: required, OFF: never)</source>
+        <translation>CAMS-netCDF-Dateien im Hilfsdatenordner (AUTO: wenn vorhanden, ON: erforderlich, OFF: nie)</translation>
     </message>
 </context>
 <context>
@@ -834,22 +849,22 @@ Leere Felder übernehmen den Wert der GIPP-Dateien; Felder mit Wert überschreib
         <translation>Die Anbietereinstellung '{0}' wird von dieser Prozessorversion nicht unterstützt und ignoriert</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="341"/>
+        <location filename="../algorithms/base.py" line="347"/>
         <source>Cancelled before start; nothing was written.</source>
         <translation>Vor dem Start abgebrochen; es wurde nichts geschrieben.</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="348"/>
+        <location filename="../algorithms/base.py" line="354"/>
         <source>Level-2A product: {0}</source>
         <translation>Level-2A-Produkt: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="374"/>
+        <location filename="../algorithms/base.py" line="380"/>
         <source>Not in this product: {0}</source>
         <translation>Nicht in diesem Produkt: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="394"/>
+        <location filename="../algorithms/base.py" line="400"/>
         <source>No raster layers to load into the project.</source>
         <translation>Keine Rasterlayer zum Laden in das Projekt.</translation>
     </message>
@@ -864,7 +879,7 @@ Leere Felder übernehmen den Wert der GIPP-Dateien; Felder mit Wert überschreib
         <translation>Speichergrenze</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="369"/>
+        <location filename="../algorithms/base.py" line="375"/>
         <source>Cannot write the {0} m reflectance stack: {1}</source>
         <translation>Der Reflexionsstapel mit {0} m kann nicht geschrieben werden: {1}</translation>
     </message>

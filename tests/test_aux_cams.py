@@ -1,4 +1,5 @@
-"""CAMS netCDF (Sen2Cor 3 layout) interpolated in space and time, against analytic fields."""
+"""CAMS netCDF (Sen2Cor 3 layout) interpolated in space and time, against analytic fields; the
+tile's CAMS inputs of the atmospheric correction; the options, flags and provider settings."""
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -7,6 +8,7 @@ from scipy.io import netcdf_file
 
 from sen2cor_qgis.core.auxdata.cams import (cams_on_tile, candidate_files, daily_file, load_field,
                                             parse_time_units, visibility_from_aod)
+from sen2cor_qgis.core.auxdata.cams_inputs import CAMS_MODES, cams_inputs_for_run, load_cams_inputs
 from sen2cor_qgis.core.errors import AuxiliaryDataError
 
 from .test_aux_support import grid_lonlat, utm_geocoding
@@ -177,3 +179,160 @@ def test_visibility_from_aod_matches_the_reference_table():
     assert visibility_from_aod(0.32, 0.0) == pytest.approx(23, rel=0.05)
     assert visibility_from_aod(0.079, 0.0) == pytest.approx(120, rel=0.05)
     assert visibility_from_aod(1e-9, 0.0) == 650.0
+
+
+# ------------------------------------------------------------- the tile's inputs for the correction
+WHEN = DAY + timedelta(hours=10, minutes=30)
+
+
+def test_tile_inputs_are_a_coarse_aod_field_and_tile_means(aux_dir):
+    from datetime import timezone
+
+    inputs = load_cams_inputs(aux_dir, GEO, WHEN.replace(tzinfo=timezone.utc))   # product times are aware
+    assert inputs.resolution == 60 and inputs.aod550.shape == (200, 200)         # the coarsest grid
+    assert inputs.aod550.dtype == np.float32
+    assert np.abs(inputs.aod550 - expected(aod, GEO, 60, WHEN)).max() < 2e-4
+    assert inputs.mean_aod550 == pytest.approx(float(expected(aod, GEO, 60, WHEN).mean()), abs=2e-4)
+    wv = float(expected(tcwv, GEO, 60, WHEN).mean()) / 10.0
+    assert inputs.mean_water_vapour_cm == pytest.approx(wv, abs=2e-4)
+    du = float(expected(gtco3, GEO, 60, WHEN).mean()) / 6.428e-3 * 300.0
+    assert inputs.mean_ozone_du == pytest.approx(du, abs=0.01)
+    assert inputs.times == (DAY + timedelta(hours=6), DAY + timedelta(hours=12))
+    assert inputs.file_names == [daily_file(aux_dir, DAY).name] and inputs.messages == []
+
+
+def test_the_field_fits_what_the_correction_accepts(aux_dir):
+    """The aerosol fallback resizes the field to its sample grid; a fixed AOT map must be on a
+    grid coarser by an integer factor (60 m: 3 at 20 m, 6 at 10 m)."""
+    from sen2cor_qgis.core.atmcorr.aerosol import AerosolRetrieval
+    from sen2cor_qgis.core.atmcorr.correct import _field_strip
+    from sen2cor_qgis.core.atmcorr.sample import Sample
+
+    field60 = load_cams_inputs(aux_dir, GEO, WHEN).aod550
+    for res, n in ((20, 600), (10, 1200)):
+        strip = _field_strip(field60, 0, 12, n, n, 1000.0)
+        assert strip.shape == (12, n) and strip[0, 0] == field60[0, 0]
+    retrieval = AerosolRetrieval.__new__(AerosolRetrieval)
+    retrieval.s = Sample(resolution=20, step=3, full_shape=(600, 600))
+    retrieval.valid = np.ones(retrieval.s.shape, dtype=bool)
+    retrieval.cams = field60
+    sea_level = retrieval._cams_field()
+    assert sea_level.shape == retrieval.s.shape and np.isfinite(sea_level).all() and (sea_level > 0).all()
+
+
+def test_no_file_gives_none_and_the_modes(tmp_path, aux_dir):
+    assert load_cams_inputs(tmp_path, GEO, WHEN) is None
+    assert load_cams_inputs(aux_dir, GEO, WHEN - timedelta(days=1)) is None    # only the next day's file
+    assert load_cams_inputs(aux_dir, GEO, DAY - timedelta(hours=3)).times == (DAY,)   # its 0H is near
+    assert cams_inputs_for_run("OFF", aux_dir, GEO, WHEN) is None            # never looks
+    assert cams_inputs_for_run("auto", tmp_path, GEO, WHEN) is None          # AUX_CAMSFO decides
+    assert cams_inputs_for_run("AUTO", None, GEO, WHEN) is None
+    assert cams_inputs_for_run("ON", aux_dir, GEO, WHEN).aod550.shape == (200, 200)
+    with pytest.raises(AuxiliaryDataError, match="CAMS ON but no CAMS netCDF file for 2023-08-23") as err:
+        cams_inputs_for_run("ON", tmp_path, GEO, WHEN)
+    assert err.value.path == str(daily_file(tmp_path, DAY)) and "\n" not in str(err.value)
+    with pytest.raises(AuxiliaryDataError, match="CAMS ON"):
+        cams_inputs_for_run("ON", None, GEO, WHEN)
+    with pytest.raises(ValueError, match="AUTO, ON, OFF"):
+        cams_inputs_for_run("MAYBE", aux_dir, GEO, WHEN)
+
+
+def test_a_broken_file_stops_the_run_naming_it(tmp_path):
+    path = daily_file(tmp_path, DAY)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"CDF\x01 truncated")
+    for call in (lambda: load_cams_inputs(tmp_path, GEO, WHEN),
+                 lambda: cams_inputs_for_run("AUTO", tmp_path, GEO, WHEN)):
+        with pytest.raises(AuxiliaryDataError, match="CAMS file unreadable") as err:
+            call()
+        assert err.value.path == str(path) and "\n" not in str(err.value)
+
+
+def test_aod550_is_required_water_vapour_and_ozone_are_not(tmp_path):
+    times = [DAY + timedelta(hours=h) for h in (0, 6, 12, 18)]
+    no_aod = tmp_path / "a"
+    write_cams(daily_file(no_aod, DAY), times, REG_LAT, REG_LON, fields={"tcwv": tcwv})
+    with pytest.raises(AuxiliaryDataError, match="no aod550 field") as err:
+        load_cams_inputs(no_aod, GEO, WHEN)
+    assert err.value.path == str(daily_file(no_aod, DAY))
+    only_aod = tmp_path / "b"
+    write_cams(daily_file(only_aod, DAY), times, REG_LAT, REG_LON, fields={"aod550": aod})
+    inputs = load_cams_inputs(only_aod, GEO, WHEN)
+    assert inputs.mean_water_vapour_cm is None and inputs.mean_ozone_du is None
+    assert len(inputs.messages) == 2 and "tcwv" in inputs.messages[0]
+    far = tmp_path / "c"        # a day folder whose file holds another day's analyses
+    write_cams(daily_file(far, DAY), [DAY - timedelta(days=3)], REG_LAT, REG_LON)
+    with pytest.raises(AuxiliaryDataError, match="h from the sensing time"):
+        load_cams_inputs(far, GEO, WHEN)
+
+
+def test_geopotential_file_is_not_an_analysis(tmp_path):
+    times = [DAY + timedelta(hours=h) for h in (0, 6, 12, 18)]
+    write_cams(daily_file(tmp_path, DAY), times, REG_LAT, REG_LON, fields={"aod550": aod})
+    z = daily_file(tmp_path, DAY).parent / "z_cams_c_ecmf_20180407000000_prod_an_sfc_000_z.nc"
+    z.write_bytes(b"not read as an analysis")
+    assert load_cams_inputs(tmp_path, GEO, WHEN).file_names == [daily_file(tmp_path, DAY).name]
+
+
+# ------------------------------------------------------------------------- options and flags
+def test_processing_options_fields():
+    from sen2cor_qgis.core.auxdata.dem_download import DownloadSettings
+    from sen2cor_qgis.core.pipeline import ProcessingOptions
+
+    options = ProcessingOptions()
+    assert options.cams == "AUTO" and CAMS_MODES == ("AUTO", "ON", "OFF")
+    assert (options.dem_download_timeout, options.dem_download_retries) == (
+        DownloadSettings().timeout, DownloadSettings().retries)
+    assert ProcessingOptions(cams="off").cams == "OFF"
+    for bad in (dict(cams="yes"), dict(dem_download_timeout=0), dict(dem_download_retries=-1)):
+        with pytest.raises(ValueError):
+            ProcessingOptions(**bad)
+
+
+def test_command_line_flags():
+    from sen2cor_qgis.core import cli
+    from sen2cor_qgis.core.batch import cli as batch_cli
+
+    options = cli.options_from_args(cli.parse_args(["x.SAFE"]))
+    assert (options.cams, options.dem_download_timeout, options.dem_download_retries) == ("AUTO", 30.0, 3)
+    options = cli.options_from_args(cli.parse_args(
+        ["x.SAFE", "--cams", "on", "--dem_download_timeout", "7.5", "--dem_download_retries", "0"]))
+    assert (options.cams, options.dem_download_timeout, options.dem_download_retries) == ("ON", 7.5, 0)
+    batch = batch_cli.parse_args(["a.SAFE", "b.SAFE", "--cams", "OFF", "--dem_download_retries", "5"])
+    options = cli.options_from_args(batch)
+    assert (options.cams, options.dem_download_retries) == ("OFF", 5)
+    for bad in (["--cams", "MAYBE"], ["--dem_download_timeout", "0"], ["--dem_download_timeout", "x"],
+                ["--dem_download_retries", "-1"]):
+        with pytest.raises(SystemExit):
+            cli.parse_args(["x.SAFE"] + bad)
+    text = " ".join(cli.build_parser().format_help().split())
+    for flag in ("--cams {AUTO,ON,OFF}", "--dem_download_timeout S", "--dem_download_retries N"):
+        assert flag in text
+    assert text.count("extension of this processor") >= 5      # --aux_data_dir, --memory_limit_mb, ours
+
+
+@pytest.mark.qgis
+def test_provider_settings_reach_the_options(plugin, tmp_path):
+    pytest.importorskip("qgis.core")
+    from processing.core.ProcessingConfig import ProcessingConfig
+    from qgis.core import QgsApplication
+
+    from sen2cor_qgis.algorithms import settings
+
+    assert settings.CAMS_MODES == CAMS_MODES
+    assert {settings.CAMS, settings.DEM_TIMEOUT, settings.DEM_RETRIES} <= set(ProcessingConfig.settings)
+    alg = QgsApplication.processingRegistry().createAlgorithmById("sen2cor:l2a_process")
+    options = alg.build_options({"INPUT": str(tmp_path)})
+    assert (options.cams, options.dem_download_timeout, options.dem_download_retries) == ("AUTO", 30.0, 3)
+    try:
+        ProcessingConfig.setSettingValue(settings.CAMS, CAMS_MODES.index("OFF"))
+        ProcessingConfig.setSettingValue(settings.DEM_TIMEOUT, 7.5)
+        ProcessingConfig.setSettingValue(settings.DEM_RETRIES, 0)
+        options = alg.build_options({"INPUT": str(tmp_path)})
+        assert (options.cams, options.dem_download_timeout, options.dem_download_retries) == ("OFF", 7.5, 0)
+        ProcessingConfig.setSettingValue(settings.DEM_TIMEOUT, -1)        # nonsense: the default
+        assert alg.build_options({"INPUT": str(tmp_path)}).dem_download_timeout == 30.0
+    finally:
+        ProcessingConfig.setSettingValue(settings.CAMS, 0)
+        ProcessingConfig.setSettingValue(settings.DEM_TIMEOUT, settings.DEFAULT_DEM_TIMEOUT)
+        ProcessingConfig.setSettingValue(settings.DEM_RETRIES, settings.DEFAULT_DEM_RETRIES)

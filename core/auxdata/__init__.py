@@ -12,6 +12,7 @@
     esacci       ESA CCI land cover, water bodies and monthly snow condition on the tile grid
     snow         whether snow is possible on a tile (GlobalSnowMap or built-in rules)
     cams         CAMS netCDF (Sen2Cor 3 layout), interpolated in space and time
+    cams_inputs  the tile's CAMS inputs of the atmospheric correction (ProcessingOptions.cams)
 
 Everything here is pure Python + numpy/scipy/GDAL (no QGIS), and takes plain arguments so that
 the pipeline, the command line and the tests call it the same way.
