@@ -71,6 +71,7 @@ class FullProcessing(SceneClassificationOnly):
         self.tables: Any = None                     # atmcorr.providers.ProviderChoice
         self.quality: Dict[str, Any] = {}           # correction quality values (classification grid)
         self.scene_classification_only = False     # §4.1 step 6: SCL all NO_DATA
+        self.cams: Any = None                       # core.auxdata.cams_inputs.CamsInputs
 
     # -- auxiliary data --------------------------------------------------------------------------
     @property
@@ -81,8 +82,14 @@ class FullProcessing(SceneClassificationOnly):
         """The auxiliary data of the classification (parent), the DEM on every processed grid,
         and the 6S tables, checked against the scene - all before anything is written."""
         from .atmcorr.providers import SceneEnvelope, providers_for_product
+        from .auxdata.cams_inputs import cams_inputs_for_run
 
         super().prepare_auxiliary()
+        # CAMS netCDF (ProcessingOptions.cams) from the auxiliary-data folder the parent resolved;
+        # a broken file or a missing one with ON stops the run here, before anything is written.
+        self.step(self.TREE - 0.015, "looking for CAMS netCDF files")
+        self.cams = cams_inputs_for_run(self.options.cams, self.aux_dir, self.product.granule.geocoding,
+                                        self.product.granule.sensing_time, logger=self.log)
         self.step(self.TREE - 0.01, "loading the 6S look-up table")
         res = self.schedule.classification
         if res in self.elevation:
@@ -213,13 +220,25 @@ class FullProcessing(SceneClassificationOnly):
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
 
     # -- correction on the classification grid ---------------------------------------------------
+    def _cams_or_aux(self) -> Tuple[Any, Optional[float], Optional[float]]:
+        """(AOD550, ozone DU, water vapour cm) for the correction: the CAMS netCDF analyses
+        interpolated to the sensing time (a 60 m AOD field) when loaded, each quantity it lacks
+        from the product's AUX_CAMSFO (scene mean AOD) / AUX_ECMWFT (means)."""
+        aux, cams = self.product.granule.auxiliary, self.cams
+        if cams is None:
+            return aux.mean_aod550, aux.mean_ozone_du, aux.mean_water_vapour_cm
+        ozone = cams.mean_ozone_du if cams.mean_ozone_du is not None else aux.mean_ozone_du
+        wv = cams.mean_water_vapour_cm if cams.mean_water_vapour_cm is not None else aux.mean_water_vapour_cm
+        return cams.aod550, ozone, wv
+
     def _correct_args(self, res: int) -> Dict[str, Any]:
         from .atmcorr import Geometry
-        product, aux = self.product, self.product.granule.auxiliary
+        product = self.product
+        aod550, ozone_du, water_vapour_cm = self._cams_or_aux()
         latitude = float(np.mean([p[0] for p in product.footprint])) if product.footprint else None
         return dict(geometry=Geometry.from_product(product, res), dem=self.elevation.get(res),
-                    config=self.config, resolution=res, aux_ozone_du=aux.mean_ozone_du,
-                    aux_water_vapour_cm=aux.mean_water_vapour_cm, cams_aod550=aux.mean_aod550,
+                    config=self.config, resolution=res, aux_ozone_du=ozone_du,
+                    aux_water_vapour_cm=water_vapour_cm, cams_aod550=aod550,
                     latitude=latitude, date=product.granule.sensing_time,
                     with_offset=product.has_radiometric_offset, output="dn",
                     release_inputs=True, threads=self.parallelism(), cancel=self.cancel)
@@ -262,6 +281,8 @@ class FullProcessing(SceneClassificationOnly):
                       result.quality["WV_RETRIEVAL_METHOD"], result.quality["FINAL_VISIBILITY_KM"],
                       ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
         self.quality = dict(result.quality)
+        if self.cams_gave_ozone and self.quality.get("OZONE_SOURCE") == "AUX_ECMWFT":
+            self.quality["OZONE_SOURCE"] = "OTHER"      # §4.6's list has no CAMS value
         self.aot_map, self.scl_map = result.aot550, sc.scl
         offsets = {b: float(result.boa_add_offset) for b in TCI_BANDS}
         tci = stream.tci
@@ -353,6 +374,27 @@ class FullProcessing(SceneClassificationOnly):
         self.quality.update(band_qa)          # negative BOA share of B08 (only corrected at 10 m)
 
     # -- metadata --------------------------------------------------------------------------------
+    @property
+    def cams_gave_ozone(self) -> bool:
+        """The correction's ozone is the CAMS netCDF tile mean (Ozone_Content 0)."""
+        return (self.cams is not None and self.cams.mean_ozone_du is not None
+                and not float(getattr(self.config, "ozone_content", 0) or 0) > 0)
+
+    def aux_data_files(self, ozone_source: str) -> list:
+        """As the parent, with the CAMS netCDF files when the correction used them (AOD of the
+        no-DDV fallback, the ozone, or the water vapour without a retrieval); AUX_ECMWFT is not
+        listed for an ozone that CAMS gave."""
+        cams = self.cams
+        if cams is None:
+            return super().aux_data_files(ozone_source)
+        if self.cams_gave_ozone:
+            ozone_source = "OTHER"
+        files = super().aux_data_files(ozone_source)
+        used = (self.cams_gave_ozone or self.quality.get("AOT_RETRIEVAL_METHOD") == "CAMS"
+                or (cams.mean_water_vapour_cm is not None
+                    and self.quality.get("WV_RETRIEVAL_METHOD") == "NONE"))
+        return files + [name for name in cams.file_names if name not in files] if used else files
+
     def update_metadata(self, tmp: Path, names, images, percentages: Dict[str, float]) -> None:
         """As the parent, with the correction's quality values (module notes)."""
         super().update_metadata(tmp, names, images, percentages)

@@ -376,6 +376,7 @@ class SceneClassificationOnly:
         """DEM, ESA CCI layers and the snow decision on the classification grid (class notes).
         Raises DemError (Force_Exit_On_DEM_Error TRUE) or CancelledError; writes nothing."""
         from .auxdata.dem import STATUS_DEM, prepare_dem
+        from .auxdata.dem_download import DownloadSettings
         from .auxdata.esacci import LOST, CciLayers, load_esacci
         from .auxdata.snow import snow_possible
 
@@ -391,6 +392,8 @@ class SceneClassificationOnly:
                           force_exit_on_error=bool(cfg.force_exit_on_dem_error), cancel=self.cancel,
                           progress=_span(self.step, self.AUX, cci_stage), log=self.log,
                           threads=cfg.threads(),
+                          download=DownloadSettings(timeout=float(self.options.dem_download_timeout),
+                                                    retries=int(self.options.dem_download_retries)),
                           flat_rule=(cfg.ac.dem_p2p_val, cfg.ac.slope_th, cfg.ac.topo_corr_th))
         if dem.status == STATUS_DEM and dem.terrain is not None:
             self.elevation = {r: np.ascontiguousarray(t.elevation, dtype=np.float32)
