@@ -328,6 +328,7 @@ class FullProcessing(SceneClassificationOnly):
             for i, band in enumerate(BANDS_10):
                 self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
                 dn = product.read_band(band)
+                product.close_band(band)
                 nodata = (dn == nod_value) if nodata is None else (nodata | (dn == nod_value))
                 db.put(band, dn)
                 del dn

@@ -81,6 +81,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
     sat_value = product.special_values.get("SATURATED", 65535)
     if native == resolution:
         dn = product.read_band(band)
+        product.close_band(band)
         return dn, dn == nod_value, dn == sat_value
     if native < resolution:
         f = resolution // native
@@ -98,6 +99,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
         return np.vstack(parts), np.vstack(nods), np.vstack(sats)
     f = native // resolution
     dn = product.read_band(band)
+    product.close_band(band)
     nod = dn == nod_value
     sat = dn == sat_value
     up, _ = upsample_dn(dn, f, band, nodata_value=nod_value, mark_nodata=False)
