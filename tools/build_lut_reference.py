@@ -39,7 +39,7 @@ SEED = 20251121
 RHOS = (0.0, 0.05, 0.3)
 SETS = {
     "domain": {"n": 250, "aerosols": G.AEROSOLS, "sza": (0.0, 70.0), "z": (0.0, 3.5)},
-    "core": {"n": 100, "aerosols": ("continental",), "sza": (20.0, 70.0), "z": (0.0, 1.5)},
+    "core": {"n": 180, "aerosols": ("continental",), "sza": (20.0, 70.0), "z": (0.0, 1.5)},
 }
 
 
