@@ -42,10 +42,11 @@ def main(argv=None) -> int:
     parser.add_argument("--zip", action="store_true", help="also write <product>.zip")
     parser.add_argument("--no-truth", action="store_true", help="do not write <product>.truth/")
     parser.add_argument("--quiet", action="store_true", help="print only the .SAFE path")
-    parser.add_argument("--relief", choices=("flat", "mountain"), default="flat",
+    parser.add_argument("--relief", choices=("flat", "mountain", "alpine"), default="flat",
                         help="mountain: synthetic ridges and valleys (0.03-0.7 km, slopes up to 34 "
                              "deg; tiny/small, default atmosphere), DEM written beside the product "
-                             "as <product>_DEM.tif")
+                             "as <product>_DEM.tif; alpine: the same with more than 1 km of relief "
+                             "(0.15-1.45 km, slopes up to 35 deg)")
     args = parser.parse_args(argv)
 
     generate_product = _import_generator()

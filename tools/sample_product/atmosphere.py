@@ -15,9 +15,10 @@ recorded in the table. Extensions used by the generator (approximations, documen
 
 No adjacency effect: every pixel is computed as if its surroundings had its own reflectance.
 
-Relief (`ReliefForward`, generate_product(..., relief="mountain")): the terms at each pixel's
-elevation, interpolated linearly between 6S runs at 0, 0.25, 0.5, 0.75 (data/sixs_relief.json)
-and 2 km (the cloud-top level), and the Lambertian terrain model of reference §6.7: the flat
+Relief (`ReliefForward`, generate_product(..., relief="mountain" | "alpine")): the terms at each
+pixel's elevation, interpolated linearly between 6S runs at 0, the relief's levels of
+data/sixs_relief.json up to its top (config.RELIEF_TOP_LEVEL_KM: 0.25-0.75 km for "mountain",
+0.25-1.5 km for "alpine") and 2 km (the cloud-top level), and the Lambertian terrain model of reference §6.7: the flat
 signal T_g T_down T_up rho / (1 - S rho) is scaled by D / T_down with
 
     D = T_sun b r + T_dif (b T_sun r + (1 - b T_sun) V) + T_down (1 - V) rho_t
@@ -113,7 +114,9 @@ def load_relief_table() -> dict:
 class ReliefForward:
     """Forward atmosphere over a relief for one unit of the default atmosphere (module notes)."""
 
-    def __init__(self, fm: ForwardModel, relief_table: Optional[dict] = None):
+    def __init__(self, fm: ForwardModel, relief_table: Optional[dict] = None,
+                 top_km: Optional[float] = None):
+        """top_km: use the table's levels up to top_km only (None: all of them)."""
         rt = relief_table or load_relief_table()
         if fm.spacecraft not in rt["units"]:
             raise ValueError(f"no 6S relief terms for {fm.spacecraft}")
@@ -123,10 +126,11 @@ class ReliefForward:
         self.mu_s = fm.mu_s
         bands = rt["units"][fm.spacecraft]["bands"]
         top = float(fm.table["atmosphere"]["cloud_top_altitude_km"])
-        self.levels_km = np.array([0.0] + [float(z) for z in rt["levels_km"]] + [top])
+        levels = [float(z) for z in rt["levels_km"] if top_km is None or float(z) <= top_km + 1e-9]
+        self.levels_km = np.array([0.0] + levels + [top])
         self._nodes: Dict[str, Dict[str, np.ndarray]] = {}
         for band in BANDS:
-            cs = ([fm.coefficients(band)] + [bands[band][f"z{z:g}"] for z in rt["levels_km"]]
+            cs = ([fm.coefficients(band)] + [bands[band][f"z{z:g}"] for z in levels]
                   + [fm.coefficients(band, "cloud_top")])
             self._nodes[band] = {k: np.array([float(c[k]) for c in cs]) for k in TERMS}
 

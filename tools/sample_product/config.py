@@ -63,15 +63,18 @@ def atmosphere_parameters(name: str) -> dict:
     return out
 
 
-# Relief (generate_product(..., relief="mountain")): the default atmosphere's forward terms at
-# these ground altitudes (km, data/sixs_relief.json) between the 0 km surface level and the 2 km
-# cloud-top level of sixs_forward.json; the generator interpolates them linearly in elevation.
-# The relief stays inside 0-0.75 km, the elevation range the project's look-up table covers.
-RELIEF_LEVELS_KM = (0.25, 0.5, 0.75)
-RELIEF_CHECK_LEVELS_KM = (0.125, 0.375, 0.625)    # direct 6S runs between levels (S2B): the
-RELIEF_CHECK_UNIT = "S2B"                         # interpolation error recorded in the table
+# Relief (generate_product(..., relief="mountain" | "alpine")): the default atmosphere's forward
+# terms at these ground altitudes (km, data/sixs_relief.json) between the 0 km surface level and
+# the 2 km cloud-top level of sixs_forward.json; the generator interpolates them linearly in
+# elevation. Each relief uses the levels up to its RELIEF_TOP_LEVEL_KM (then 2 km): "mountain"
+# stays inside 0-0.75 km (0.25-0.75 km levels, as when it was made), "alpine" inside 0-1.5 km, the
+# elevation range the project's look-up table covers (1.5 km node of its RURAL stage).
+RELIEF_LEVELS_KM = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+RELIEF_CHECK_LEVELS_KM = (0.125, 0.375, 0.625, 0.875, 1.125, 1.375)  # direct 6S runs between
+RELIEF_CHECK_UNIT = "S2B"                         # levels (S2B): the interpolation error
 RELIEF_CHECK_TARGETS = ("vegetation", "bare_soil")  # direct 6S runs at 0.5 km (forward model check)
-RELIEFS = ("flat", "mountain")
+RELIEFS = ("flat", "mountain", "alpine")
+RELIEF_TOP_LEVEL_KM = {"mountain": 0.75, "alpine": 1.5}
 
 # 6S bands are integrated from the 1 nm responses resampled (linearly) to 6S's 2.5 nm grid.
 SIXS_STEP_NM = 2.5

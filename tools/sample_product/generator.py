@@ -28,8 +28,9 @@ import numpy as np
 
 from . import config, geometry, metadata, rasters
 from .atmosphere import ForwardModel, ReliefForward, load_table
-from .relief import (DEM_FILE_RESOLUTION, MARGIN_M, Relief, TerrainLayers, make_relief, terrain_layers,
-                     terrain_reflectance)
+from .relief import (ALPINE_ELEVATION_RANGE_M, ALPINE_MAX_SLOPE_DEG, ALPINE_SPACING_M,
+                     DEM_FILE_RESOLUTION, MARGIN_M, Relief, TerrainLayers, make_alpine_relief,
+                     make_relief, terrain_layers, terrain_reflectance)
 from .scene import make_scene
 from .spectra import (BANDS, CLOUD_REFLECTANCE, LAND_COVERS, SCL_CLOUD_HIGH, SCL_CLOUD_MEDIUM,
                       SCL_SHADOW, SCL_THIN_CIRRUS, SURFACE_REFLECTANCE)
@@ -155,7 +156,9 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     analytic relief of ridges and valleys (relief.py), the TOA reflectance the Lambertian terrain
     model at each pixel's elevation (atmosphere.ReliefForward); the DEM is written beside the
     product (`dem_file_for(safe)`, a GeoTIFF the DEM reader takes as DEM_Directory) and the truth
-    gains the DEM, slope, aspect, sky view and cos(beta).
+    gains the DEM, slope, aspect, sky view and cos(beta). 'alpine' (tiny/small, default
+    atmosphere): the same with more than 1 km of relief inside 0.15-1.45 km (ridges and valleys
+    with spurs and gullies, slopes up to 35 deg; relief.make_alpine_relief).
     """
     t_start = time.time()
     output_dir = Path(output_dir)
@@ -175,8 +178,8 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     rf = None
     if relief != "flat":
         if atmosphere != "default" or size == "full":
-            raise ValueError("relief='mountain' needs atmosphere='default' and size tiny or small")
-        rf = ReliefForward(fm)
+            raise ValueError(f"relief={relief!r} needs atmosphere='default' and size tiny or small")
+        rf = ReliefForward(fm, top_km=config.RELIEF_TOP_LEVEL_KM[relief])
 
     # ----------------------------------------------------------------------- geometry, names
     tile = (tile or tgeo["tile"]).upper()
@@ -236,7 +239,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
         _log(quiet, f"scene {prod.m}x{prod.m} px: {time.time() - t_start:.1f} s")
         terrain = None
         if rf is not None:
-            terrain = _relief_layers(seed, size, prod, tgeo)
+            terrain = _relief_layers(seed, size, prod, tgeo, relief)
             _log(quiet, f"relief: {time.time() - t_start:.1f} s")
 
         spectra_arr = np.zeros((7, len(BANDS)), dtype=np.float32)
@@ -411,7 +414,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
             params["relief"] = relief
         _write_truth(truth_tmp, final, nm, prod, frame, scene, scl, valid, gt, fm, table,
                      geo, matches, notes, params, offset_dn,
-                     None if terrain is None else (terrain, dem_info, rf))
+                     None if terrain is None else (terrain, dem_info, rf, relief))
     _log(quiet, f"done: {time.time() - t_start:.1f} s")
     return final
 
@@ -433,12 +436,12 @@ def atmosphere_table(name: str = "default") -> dict:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _relief_layers(seed: int, size: str, prod: "_Product", tgeo: dict
+def _relief_layers(seed: int, size: str, prod: "_Product", tgeo: dict, relief: str = "mountain"
                    ) -> Tuple[Relief, Dict[int, TerrainLayers]]:
     """The relief (own random stream: the scene does not change) and its layers on the data
     window of every grid, for the table's sun angles."""
     rng = np.random.default_rng([int(seed), list(config.SIZES).index(size), 7])
-    rel = make_relief(rng, prod.extent_m)
+    rel = (make_alpine_relief if relief == "alpine" else make_relief)(rng, prod.extent_m)
     layers = {}
     for res in RESOLUTIONS:
         win = prod.window(res)[0]
@@ -705,9 +708,10 @@ def _write_truth(tmp, safe, nm, prod, frame, scene, scl, valid, gt, fm, table,
     }
     if relief is not None:
         doc["relief"] = _relief_truth(*relief, prod)
+        levels = [f"{z:g}" for z in relief[2].levels_km]
         doc["approximations"][1] = ("relief (see relief): terms interpolated linearly in elevation "
-                                    "between 6S runs at 0, 0.25, 0.5, 0.75 and 2 km; one (mean) "
-                                    "geometry for the whole product")
+                                    f"between 6S runs at {', '.join(levels[:-1])} and {levels[-1]} km; "
+                                    "one (mean) geometry for the whole product")
         doc["approximations"].append(
             "relief: Lambertian terrain model of reference §6.7 (direct x cos(beta)/cos(SZA), "
             "circumsolar part with the direct, isotropic sky x V, terrain reflection (1 - V) rho_t); "
@@ -738,11 +742,11 @@ def _write_relief_truth(tmp, prod, layers, valid, gt, epsg) -> Dict[str, str]:
     return files
 
 
-def _relief_truth(terrain, dem_info, rf: ReliefForward, prod) -> dict:
+def _relief_truth(terrain, dem_info, rf: ReliefForward, name: str, prod) -> dict:
     rel, layers = terrain
     l10 = layers[10]
-    return {
-        "name": "mountain",
+    out = {
+        "name": name,
         "dem_file": dem_info,
         "dem_use": "DEM_Directory = the DEM file (a single GeoTIFF in the tile's CRS is a USER DEM)",
         "elevation_m": [round(float(l10.elevation.min()), 3), round(float(l10.elevation.max()), 3)],
@@ -768,6 +772,19 @@ def _relief_truth(terrain, dem_info, rf: ReliefForward, prod) -> dict:
                               + [float(rf.levels_km[-1])],
                               "interpolation": "linear in elevation"},
     }
+    if name == "alpine":                         # ("mountain" keeps its original truth.json)
+        out["design"] = ("alternating ridges and valleys (crests north-west to south-east, "
+                         f"{ALPINE_SPACING_M:.0f} m apart across, a ridge through the product's "
+                         "upper-right corner, a valley through its lower-left one) with spurs and "
+                         "gullies down the flanks; DEM file inside "
+                         f"{ALPINE_ELEVATION_RANGE_M[0]:g}-{ALPINE_ELEVATION_RANGE_M[1]:g} m, slope "
+                         f"inside the product below {ALPINE_MAX_SLOPE_DEG:g} deg "
+                         "(tools/sample_product/relief.py make_alpine_relief)")
+        inner = layers[20]
+        out["product_elevation_range_m"] = round(float(l10.elevation.max() - l10.elevation.min()), 3)
+        out["cos_beta_20m_share_above_cos_sza"] = round(
+            float(np.mean(inner.cos_beta > math.cos(math.radians(rf.fm.sun_zenith)))), 4)
+    return out
 
 
 def _embed(prod, a, dtype, fill):

@@ -90,6 +90,71 @@ def make_relief(rng: np.random.Generator, extent_m: float) -> Relief:
     return Relief(features=feats, base=zlo - scale * float(z.min()), scale=scale, extent_m=extent_m)
 
 
+# "alpine" relief (generate_product(..., relief="alpine")): more than 1 km of relief inside the
+# 0-1.5 km of the project's look-up table (1.5 km node of its RURAL stage).
+ALPINE_ELEVATION_RANGE_M = (150.0, 1450.0)
+ALPINE_MAX_SLOPE_DEG = 35.0
+ALPINE_SPACING_M = 2400.0 * math.sqrt(2.0)   # crest to valley floor, measured north-east: the
+#                                               tiny product's diagonal (one whole flank)
+
+
+def make_alpine_relief(rng: np.random.Generator, extent_m: float) -> Relief:
+    """Alternating ridges and valleys with crests north-west to south-east, ALPINE_SPACING_M
+    apart, with spurs and gullies down their flanks, scaled into ALPINE_ELEVATION_RANGE_M (whole
+    DEM file) and ALPINE_MAX_SLOPE_DEG (inside the product).
+
+    * main ridges (+1) and valleys (-1), Gaussian across (width 0.42-0.48 spacing), 10-16 times
+      longer, crests north-west to south-east (+-8 deg), one every ALPINE_SPACING_M along the
+      north-east direction d = (east - south) / sqrt(2), a ridge through the product's upper-right
+      corner and a valley through its lower-left one (+-0.04 spacing): the tiny product spans a
+      whole flank, crest to valley floor, along its diagonal. Flanks face south-west (towards
+      the sun of the table geometry, azimuth 164 deg: cos(beta) above cos(SZA) on a 30 deg
+      slope) and north-east (away from it);
+    * spurs (+) and gullies (-) down the flanks, along the fall line (+-20 deg), amplitude
+      0.06-0.12, widths across 250-450 m, 2-4 times longer, one per (800 m)^2: their sides face
+      north-west and south-east, so every flank has slopes turned towards and away from the sun.
+    """
+    lo, hi = -MARGIN_M, extent_m + MARGIN_M
+    w = ALPINE_SPACING_M
+    r2 = math.sqrt(2.0)
+    d_ridge = extent_m / r2 + rng.uniform(-0.04, 0.04) * w       # d of the upper-right corner
+    dlo, dhi = (lo - hi) / r2, (hi - lo) / r2
+    mains = []
+    for k in range(int(math.floor((dlo - d_ridge) / w)) - 1, int(math.ceil((dhi - d_ridge) / w)) + 2):
+        across = w * rng.uniform(0.42, 0.48)
+        d = d_ridge + k * w
+        t = extent_m / r2 + rng.uniform(-0.3, 0.3) * extent_m    # along the crest (south-east)
+        mains.append(((d + t) / r2, (t - d) / r2, 1.0 if k % 2 == 0 else -1.0,
+                      across * rng.uniform(10.0, 16.0), across,
+                      math.radians(45.0 + rng.uniform(-8.0, 8.0))))
+    n = max(4, int(round((hi - lo) ** 2 / 800.0 ** 2)))
+    e0 = rng.uniform(lo, hi, n)
+    s0 = rng.uniform(lo, hi, n)
+    amp = rng.uniform(0.06, 0.12, n) * np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    across = rng.uniform(250.0, 450.0, n)
+    along = across * rng.uniform(2.0, 4.0, n)
+    angle = np.radians(-45.0 + rng.uniform(-20.0, 20.0, n))
+    feats = np.concatenate([np.array(mains, dtype=np.float64),
+                            np.stack([e0, s0, amp, along, across, angle], axis=1)])
+    return _scaled(feats, extent_m, ALPINE_ELEVATION_RANGE_M, ALPINE_MAX_SLOPE_DEG)
+
+
+def _scaled(feats: np.ndarray, extent_m: float, elevation_range, max_slope_deg: float) -> Relief:
+    """The features scaled so that the DEM file stays inside elevation_range and the slope inside
+    the product below max_slope_deg (the same rule as make_relief)."""
+    lo, hi = -MARGIN_M, extent_m + MARGIN_M
+    res = DEM_FILE_RESOLUTION
+    npx = int(round((hi - lo) / res))
+    c = lo + (np.arange(npx) + 0.5) * res
+    z, ge, gs = _raw(feats, c, c)
+    inside = (c >= 0) & (c <= extent_m)
+    grad = np.hypot(ge, gs)[np.ix_(inside, inside)].max()
+    span = float(z.max() - z.min())
+    zlo, zhi = elevation_range
+    scale = min((zhi - zlo) / span, math.tan(math.radians(max_slope_deg)) / float(grad))
+    return Relief(features=feats, base=zlo - scale * float(z.min()), scale=scale, extent_m=extent_m)
+
+
 def _raw(feats: np.ndarray, e: np.ndarray, s: np.ndarray):
     """Unscaled sum of the features and its gradient on the grid e (columns) x s (rows); each
     feature is evaluated inside the box around its 4.5-sigma ellipse only (exp(-10) ~ 5e-5
