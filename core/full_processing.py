@@ -176,19 +176,8 @@ class FullProcessing(SceneClassificationOnly):
             self._classify_and_correct(tmp, names, inputs)
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
-        from .sceneclass.product_inputs import classify_product
-
-        res = self.schedule.classification
-        self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
+        sc = self.classify(inputs, self.CORRECT)
         cci = self.cci
-        sc = classify_product(
-            self.product, res, config=self.config, mode=self.mode, inputs=inputs,
-            dem=self.elevation.get(res),
-            esacci_water=None if cci is None else cci.waterbodies,
-            esacci_landcover=None if cci is None else cci.landcover,
-            snow_climatology=None if cci is None else cci.snow_condition,
-            snow_possible=True if self.snow is None else bool(self.snow.possible),
-            progress=_span(self.step, self.CLASSIFY, self.CORRECT), cancel=self.cancel)
         percentages = sc.percentages(None if cci is None else cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
             f"{k} {v:.2f}" for k, v in percentages.items() if v))

@@ -128,13 +128,17 @@ def output_baseline(options: ProcessingOptions, config: Any) -> str:
 
 
 def _checker(progress: Optional[ProgressCallback], cancel: Any, log: logging.Logger):
-    """step(fraction, message, detail=False): check cancel, log (detail: DEBUG), report."""
+    """step(fraction, message, detail=False): check cancel, log (detail: DEBUG), report. The
+    reported fraction never goes back (bands corrected in parallel report interleaved)."""
+    reached = [0.0]
+
     def step(fraction: float, message: str, detail: bool = False) -> None:
         if cancel is not None and cancel.is_set():
             raise CancelledError("processing cancelled")
         log.log(logging.DEBUG if detail else logging.INFO, message)
         if progress is not None:
-            progress(min(1.0, max(0.0, fraction)), message)
+            reached[0] = max(reached[0], min(1.0, max(0.0, fraction)))
+            progress(reached[0], message)
             if cancel is not None and cancel.is_set():   # cancelled from the callback itself
                 raise CancelledError("processing cancelled")
     return step
@@ -509,26 +513,17 @@ class SceneClassificationOnly:
 
     # -- the populate callback of create_l2a_tree ---------------------------------------------
     def populate(self, tmp: Path, names) -> None:
-        from .sceneclass.product_inputs import classify_product, product_source
+        from .sceneclass.product_inputs import product_source
 
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
         inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY))
-        self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
-        cci = self.cci
-        result = classify_product(
-            self.product, res, config=self.config, mode=self.mode, inputs=inputs,
-            dem=self.elevation.get(res),
-            esacci_water=None if cci is None else cci.waterbodies,
-            esacci_landcover=None if cci is None else cci.landcover,
-            snow_climatology=None if cci is None else cci.snow_condition,
-            snow_possible=True if self.snow is None else bool(self.snow.possible),
-            progress=_span(self.step, self.CLASSIFY, self.EXPORT), cancel=self.cancel)
+        result = self.classify(inputs, self.EXPORT)
         source = inputs[0]
         del inputs
         if not self.dem_output_resolutions:
             self.elevation = {}          # not needed any more
-        percentages = result.percentages(None if cci is None else cci.waterbodies)
+        percentages = result.percentages(None if self.cci is None else self.cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
             f"{k} {v:.2f}" for k, v in percentages.items() if v))
         with self.open_images(tmp, names) as images:      # files encoded in parallel
@@ -539,6 +534,23 @@ class SceneClassificationOnly:
         self.update_metadata(tmp, names, images, percentages)
         self.write_report(tmp, names)
         self.step(self.MANIFEST, "writing manifest.safe (checksums of every file)")
+
+    def classify(self, inputs, progress_end: float):
+        """The scene classification of the `product_source` inputs on the classification grid,
+        with the auxiliary layers prepared by `prepare_auxiliary` (progress up to `progress_end`)."""
+        from .sceneclass.product_inputs import classify_product
+
+        res = self.schedule.classification
+        self.step(self.CLASSIFY, f"scene classification at {res} m ({self.mode} mode)")
+        cci = self.cci
+        return classify_product(
+            self.product, res, config=self.config, mode=self.mode, inputs=inputs,
+            dem=self.elevation.get(res),
+            esacci_water=None if cci is None else cci.waterbodies,
+            esacci_landcover=None if cci is None else cci.landcover,
+            snow_climatology=None if cci is None else cci.snow_condition,
+            snow_possible=True if self.snow is None else bool(self.snow.possible),
+            progress=_span(self.step, self.CLASSIFY, progress_end), cancel=self.cancel)
 
     @property
     def tile_geocoding(self) -> Any:

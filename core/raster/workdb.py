@@ -356,19 +356,7 @@ class DatabaseBandSource(ArraySource):
         if not names:
             raise ValueError("no bands for the source")
         self.db = db
-        self.arrays = _StoredBands(db, names)
-        shapes = {v.shape for v in self.arrays.values()}
-        if len(shapes) != 1:
-            raise ValueError(f"all bands must have the same shape, got {sorted(shapes)}")
-        (shape,) = shapes
-        self.shape = (int(shape[0]), int(shape[1]))
-        self.bands = tuple(self.arrays)
-        if isinstance(offset, Mapping):
-            self.offsets = {canonical_band(k): float(v) for k, v in offset.items()}
-        else:
-            self.offsets = {k: float(offset) for k in self.bands}
-        self.quantification = float(quantification)
-        self.nodata_dn = nodata_dn
+        self._layout(_StoredBands(db, names), offset, quantification, nodata_dn)
 
     @classmethod
     def from_arrays(cls, db: WorkDatabase, arrays: Mapping[str, np.ndarray],

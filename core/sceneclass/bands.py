@@ -54,7 +54,13 @@ class ArraySource(BandSource):
 
     def __init__(self, arrays: Mapping[str, np.ndarray], offset=0.0,
                  quantification: float = 10000.0, nodata_dn: int = 0) -> None:
-        self.arrays: Dict[str, np.ndarray] = {canonical_band(k): v for k, v in arrays.items()}
+        self._layout({canonical_band(k): v for k, v in arrays.items()}, offset, quantification,
+                     nodata_dn)
+
+    def _layout(self, arrays: Mapping[str, Any], offset, quantification: float, nodata_dn: int) -> None:
+        """Bands (anything with a 2-D `shape`: arrays, stored arrays), their common shape, the
+        offsets per band, the quantification and the NODATA DN."""
+        self.arrays = arrays  # type: ignore[assignment]
         shapes = {a.shape for a in self.arrays.values()}
         if len(shapes) != 1:
             raise ValueError(f"all bands must have the same shape, got {sorted(shapes)}")
