@@ -247,9 +247,13 @@ class FullProcessing(SceneClassificationOnly):
         source, nodata, _ = inputs
         layers = naming.RESOLUTION_LAYERS[res]
         derive_60 = 60 in self.schedule.derived
+        # The preview comes from the coarsest TCI: with a derived 60 m product the TCI of this
+        # grid goes straight into its file, else it is kept for the preview.
+        write_tci = bool(self.config.generate_tci_output) and "TCI" in layers
+        tci_mode = ("file" if write_tci else None) if derive_60 else "array"
         stream = StreamedOutputs(images, res, [b for b in layers if b in REFLECTANCE_BANDS],
                                  source.shape, boa_add_offset(self.product.has_radiometric_offset),
-                                 derive_60)
+                                 derive_60, tci=tci_mode)
         self.step(self.CORRECT, f"atmospheric correction at {res} m")
         try:
             result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers,
@@ -277,7 +281,7 @@ class FullProcessing(SceneClassificationOnly):
         tci = stream.tci
         for layer, data in (("AOT", result.aot550), ("WVP", result.water_vapour), ("SCL", sc.scl),
                             ("TCI", tci)):
-            if layer in layers and (layer != "TCI" or self.config.generate_tci_output):
+            if layer in layers and data is not None and (layer != "TCI" or write_tci):
                 images.write_image(layer, res, data)
         images.write_mask("MSK_CLDPRB", res, sc.cloud_probability)
         images.write_mask("MSK_SNWPRB", res, sc.snow_probability)
@@ -336,7 +340,8 @@ class FullProcessing(SceneClassificationOnly):
         scl10 = upsample_nearest(self.scl_map, 2)
         layers = [layer for layer in naming.RESOLUTION_LAYERS[10] if layer in BANDS_10 + ("AOT", "WVP")]
         stream = StreamedOutputs(images, 10, layers, source.shape,
-                                 boa_add_offset(self.product.has_radiometric_offset))
+                                 boa_add_offset(self.product.has_radiometric_offset),
+                                 tci="file" if self.config.generate_tci_output else None)
         chosen = self.quality.get("details", {}).get("aerosol_model")
         providers = self.tables.providers
         provider = providers.get(chosen) or next(iter(providers.values()))
@@ -357,9 +362,6 @@ class FullProcessing(SceneClassificationOnly):
         del source, scl10
         for message in result.messages:
             self.log.info("atmospheric correction 10 m: %s", message)
-        if self.config.generate_tci_output:
-            images.write_image("TCI", 10, stream.tci)
-        stream.tci = None
         band_qa = {k: v for k, v in result.quality.items() if k == "B08"}
         self.quality.update(band_qa)          # negative BOA share of B08 (only corrected at 10 m)
 
@@ -416,19 +418,24 @@ class StreamedOutputs:
     (§4.5: 3 x 3 mean + 0.5). No full-tile output band is ever held in memory.
 
     `layers`: the layers streamed into files (bands not listed - B09 at 20 m - only feed the 60 m
-    product; "AOT" / "WVP" when correct() streams its maps, keep_maps=False). `with_tci`: build
-    the (3, rows, cols) true-colour image from B04, B03, B02 (the TCI file and the preview)."""
+    product; "AOT" / "WVP" when correct() streams its maps, keep_maps=False). `tci`: the
+    true-colour image from B04, B03, B02 - "array": kept as (3, rows, cols) uint8 (for the
+    preview); "file": its channels streamed into the TCI file (closed with the third band);
+    None: none."""
 
     def __init__(self, images: Any, res: int, layers, shape: Tuple[int, int], boa_offset: float,
-                 derive_60: bool = False, with_tci: bool = True) -> None:
+                 derive_60: bool = False, tci: Optional[str] = "array") -> None:
         from .raster.tci import TCI_BANDS
         self.images, self.res, self.layers = images, res, set(layers)
         self.shape, self.boa_offset, self.derive_60 = shape, float(boa_offset), derive_60
         self.tci_bands = TCI_BANDS
-        self.tci = np.zeros((3,) + tuple(shape), dtype=np.uint8) if with_tci else None
+        self.tci_mode = tci
+        self.tci = np.zeros((3,) + tuple(shape), dtype=np.uint8) if tci == "array" else None
         self.coarse: Dict[str, np.ndarray] = {}
         self._writers: Dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._tci_lock = threading.Lock()        # one GDAL dataset, channels from several threads
+        self._tci_channels = 0
 
     def _writer(self, layer: str):
         with self._lock:
@@ -443,8 +450,14 @@ class StreamedOutputs:
 
         if layer in self.layers:
             self._writer(layer).write(values, row0, 0)
-        if self.tci is not None and layer in self.tci_bands:
-            self.tci[self.tci_bands.index(layer), row0:row1] = tci_channel(values, self.boa_offset, 0)
+        if self.tci_mode and layer in self.tci_bands:
+            channel = tci_channel(values, self.boa_offset, 0)
+            if self.tci is not None:
+                self.tci[self.tci_bands.index(layer), row0:row1] = channel
+            else:
+                writer = self._writer("TCI")
+                with self._tci_lock:
+                    writer.write(channel, row0, 0, band=self.tci_bands.index(layer))
         if self.derive_60:
             if row0 % 3 or (row1 - row0) % 3:
                 raise RuntimeError("strips must be whole 60 m rows to derive the 60 m product")
@@ -460,11 +473,18 @@ class StreamedOutputs:
             coarse[row0 // 3:row1 // 3] = part
 
     def done(self, layer: str) -> None:
-        """The layer is complete: encode its file (in the calling thread)."""
+        """The layer is complete: encode its file (in the calling thread); the streamed TCI file
+        when its third channel is complete."""
         with self._lock:
             writer = self._writers.pop(layer, None)
-        if writer is not None:
-            writer.close()
+            tci_writer = None
+            if self.tci_mode == "file" and layer in self.tci_bands:
+                self._tci_channels += 1
+                if self._tci_channels == len(self.tci_bands):
+                    tci_writer = self._writers.pop("TCI", None)
+        for w in (writer, tci_writer):
+            if w is not None:
+                w.close()
 
     def finish_maps(self) -> None:
         for layer in ("AOT", "WVP"):

@@ -294,8 +294,8 @@ class _OffsetWriter:
     def __init__(self, writer: Any, row0: int, col0: int) -> None:
         self.writer, self.row0, self.col0 = writer, row0, col0
 
-    def write(self, block: np.ndarray, row0: int = 0, col0: int = 0) -> None:
-        self.writer.write(block, row0 + self.row0, col0 + self.col0)
+    def write(self, block: np.ndarray, row0: int = 0, col0: int = 0, band: Optional[int] = None) -> None:
+        self.writer.write(block, row0 + self.row0, col0 + self.col0, band=band)
 
     def close(self):
         return self.writer.close()

@@ -451,3 +451,17 @@ def test_variants_give_complete_products_close_to_the_truth(tmp_path_factory, ba
         share = np.mean(np.abs(ours[mask] - truth[mask]) <= 0.005 + 0.05 * truth[mask])
         assert share >= 0.95, f"{band}: {share:.3f}"
     assert qi_values(l2a / "MTD_MSIL2A.xml")["AOT_RETRIEVAL_METHOD"] == "SEN2COR_DDV"
+
+
+def test_streamed_true_colour_images_match_their_bands(full_run):
+    """The TCI of each grid (streamed channel by channel at 10 m and 20 m) is the true-colour
+    rendering of that grid's BOA B04, B03, B02."""
+    from sen2cor_qgis.core.raster.tci import true_colour
+
+    l2a, _ = full_run
+    names = product_names(l2a)
+    for res in (10, 20, 60):
+        bands = [_read(l2a / names.image_relpath(b, res)) for b in ("B04", "B03", "B02")]
+        ds = gdal.Open(str(l2a / names.image_relpath("TCI", res)))
+        tci = ds.ReadAsArray()
+        assert np.array_equal(tci, true_colour(*bands, offsets=(-1000.0,) * 3)), res

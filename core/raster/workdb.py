@@ -54,7 +54,9 @@ DTYPES: Tuple[np.dtype, ...] = tuple(np.dtype(t) for t in
                                      ("uint8", "uint16", "int16", "uint32", "float32"))
 DEFAULT_CHUNK_ROWS = 128        # = the correction's block rows; divides the classification's 512
 DEFAULT_COMPLIB = "zlib"        # Sen2Cor's Database_Compression_Level is a zlib level
-CHUNK_CACHE_BYTES = 32 * 2 ** 20  # per open dataset: holds a few full-width 10 m float chunks
+# HDF5's chunk cache is per dataset (one per band): 6 MB holds two full-width 10 m uint16 chunks
+# of 128 rows, what a strip read crosses; 32 MB per band cost ~380 MB for the 12 bands at 20 m.
+CHUNK_CACHE_BYTES = 6 * 2 ** 20
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -351,21 +351,29 @@ class RasterWriter:
         self._ds: Optional[gdal.Dataset] = ds
         self._closed = False
 
-    def write(self, block: np.ndarray, row0: int = 0, col0: int = 0) -> None:
-        """Write a block (2-D, or (bands, rows, cols)) with its upper-left pixel at (row0, col0)."""
+    def write(self, block: np.ndarray, row0: int = 0, col0: int = 0, band: Optional[int] = None) -> None:
+        """Write a block (2-D, or (bands, rows, cols)) with its upper-left pixel at (row0, col0);
+        with `band` (0-based) a 2-D block of that band only (the others keep what they have).
+        Not thread-safe: one writer is fed by one thread at a time."""
         if self._ds is None:
             raise RasterWriteError("writer is closed", self.path)
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledError("writing cancelled", self.path)
         arr = _as_bands(block)
-        if arr.shape[0] != self.bands:
+        if band is not None:
+            if arr.shape[0] != 1 or not 0 <= int(band) < self.bands:
+                raise RasterWriteError(f"band {band}: a 2-D block of one of {self.bands} band(s) expected", self.path)
+            targets = [int(band)]
+        elif arr.shape[0] != self.bands:
             raise RasterWriteError(f"block has {arr.shape[0]} band(s), the raster {self.bands}", self.path)
+        else:
+            targets = list(range(self.bands))
         _, h, w = arr.shape
         if row0 < 0 or col0 < 0 or row0 + h > self.grid.shape[0] or col0 + w > self.grid.shape[1]:
             raise RasterWriteError(f"block {h} x {w} at ({row0}, {col0}) leaves the grid {self.grid.shape}", self.path)
         with gdal_write_env(self.threads):
-            for b in range(self.bands):
-                err = self._ds.GetRasterBand(b + 1).WriteArray(np.ascontiguousarray(arr[b], dtype=self.dtype),
+            for i, b in enumerate(targets):
+                err = self._ds.GetRasterBand(b + 1).WriteArray(np.ascontiguousarray(arr[i], dtype=self.dtype),
                                                                int(col0), int(row0))
                 if err not in (None, 0):
                     raise RasterWriteError(f"cannot write pixels ({gdal.GetLastErrorMsg()})", self.path)
