@@ -335,9 +335,9 @@ class FullProcessing(SceneClassificationOnly):
         from .atmcorr import correct
         from .atmcorr.encoding import boa_add_offset
         from .product import naming
-        from .raster.resample import upsample_nearest
+        from .raster.resample import NearestUpsampled
 
-        scl10 = upsample_nearest(self.scl_map, 2)
+        scl10 = NearestUpsampled(self.scl_map, 2)         # strips on demand: no 10 m copy
         layers = [layer for layer in naming.RESOLUTION_LAYERS[10] if layer in BANDS_10 + ("AOT", "WVP")]
         stream = StreamedOutputs(images, 10, layers, source.shape,
                                  boa_add_offset(self.product.has_radiometric_offset),

@@ -152,3 +152,15 @@ def test_resize_nearest():
     assert out.shape == (3, 4, 4) and out[2, 0, 0] == stack[2, 1, 1]
     up = rs.resize_nearest(np.array([[1, 2]]), (1, 4))
     assert up.tolist() == [[1, 1, 2, 2]]
+
+
+def test_nearest_upsampled_view_equals_the_upsampled_array():
+    from sen2cor_qgis.core.raster.resample import NearestUpsampled, upsample_nearest
+
+    values = np.random.default_rng(1).integers(0, 12, (50, 40)).astype(np.uint8)
+    view, full = NearestUpsampled(values, 2), upsample_nearest(values, 2)
+    assert view.shape == full.shape and view.dtype == full.dtype
+    for r0, r1 in ((0, 7), (3, 9), (99, 100), (1, 100), (0, 100), (13, 13)):
+        assert np.array_equal(view[r0:r1], full[r0:r1]), (r0, r1)
+    assert np.array_equal(np.asarray(view), full)
+    assert np.array_equal(view[5], full[5])

@@ -263,7 +263,8 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         else:
             scl = _classify(source, nod, geometry, res, cfg)
             messages.append("SCL computed by core.sceneclass.classify")
-    scl = np.asarray(scl)
+    if not (hasattr(scl, "shape") and hasattr(scl, "__getitem__")):
+        scl = np.asarray(scl)           # else an array, or a row-sliceable view (NearestUpsampled)
     season_name = _season(cfg, latitude, date, messages)
     ozone = season_mod.ozone(cfg.ozone_content, season_name, aux_ozone_du)
     providers = terms_provider if isinstance(terms_provider, Mapping) else {
@@ -743,6 +744,7 @@ def _path_scales(blue_scale: float, cfg) -> Dict[str, float]:
 def _ddv_map(aero, sample: Sample, scl, codes, nrows, ncols):
     """MSK_DDVPXL (§6.4.8): DDV reference pixels 4, dark features 2, water 6, else 5 (the DDV
     pixels of the retrieval sample, spread to their sampling block)."""
+    scl = np.asarray(scl)
     out = np.full((nrows, ncols), 5, dtype=np.uint8)
     out[scl == codes.DARK_FEATURES] = 2
     out[scl == codes.WATER] = 6

@@ -152,6 +152,31 @@ def upsample_nearest(values: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(values, f, axis=0), f, axis=1)
 
 
+class NearestUpsampled:
+    """`upsample_nearest(values, factor)` computed on demand for the rows asked (`view[r0:r1]`):
+    the 10 m run reads the 20 m SCL through it strip by strip instead of holding a 10 m copy
+    (120 MB for a tile). Other keys, and np.asarray, give the whole upsampled array."""
+
+    def __init__(self, values: np.ndarray, factor: int) -> None:
+        self.values = np.asarray(values)
+        self.factor = int(factor)
+        self.shape = (self.values.shape[0] * self.factor, self.values.shape[1] * self.factor)
+        self.dtype = self.values.dtype
+        self.ndim = 2
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            r0, r1, _ = key.indices(self.shape[0])
+            f = self.factor
+            part = upsample_nearest(self.values[r0 // f:(r1 + f - 1) // f], f)
+            return part[r0 - (r0 // f) * f:][:max(0, r1 - r0)]
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None):
+        out = upsample_nearest(self.values, self.factor)
+        return out if dtype is None else out.astype(dtype)
+
+
 def upsample_spline(values: np.ndarray, factor: int, order: int) -> np.ndarray:
     """Pixel-centre aligned spline zoom by an integer factor (float32; order 1 bilinear, 3 bicubic).
 
