@@ -171,12 +171,14 @@ class FullProcessing(SceneClassificationOnly):
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
         with self.work_database(res) as imgdb:       # one band in memory at a time
-            inputs = product_source(self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY),
-                                    database=imgdb, bands=BANDS_20_60 + ("B10",))
-            self._classify_and_correct(tmp, names, inputs)
+            # no local reference: _classify_and_correct drops parts of the inputs as it goes
+            self._classify_and_correct(tmp, names, product_source(
+                self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY),
+                database=imgdb, bands=BANDS_20_60 + ("B10",)))
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
         sc = self.classify(inputs, self.CORRECT)
+        inputs = (inputs[0], inputs[1], None)          # the saturation mask served its purpose
         cci = self.cci
         percentages = sc.percentages(None if cci is None else cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
@@ -254,6 +256,17 @@ class FullProcessing(SceneClassificationOnly):
         stream = StreamedOutputs(images, res, [b for b in layers if b in REFLECTANCE_BANDS],
                                  source.shape, boa_add_offset(self.product.has_radiometric_offset),
                                  derive_60, tci=tci_mode)
+        # The probability masks (and their 60 m versions) are final: written now and dropped, so
+        # that the correction does not carry them.
+        scl60 = None
+        if derive_60:
+            scl60, cloud60, snow60 = sc.at_60m()
+            images.write_mask("MSK_CLDPRB", 60, cloud60)
+            images.write_mask("MSK_SNWPRB", 60, snow60)
+            del cloud60, snow60
+        images.write_mask("MSK_CLDPRB", res, sc.cloud_probability)
+        images.write_mask("MSK_SNWPRB", res, sc.snow_probability)
+        sc.cloud_probability = sc.snow_probability = None
         self.step(self.CORRECT, f"atmospheric correction at {res} m")
         try:
             result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers,
@@ -283,15 +296,12 @@ class FullProcessing(SceneClassificationOnly):
                             ("TCI", tci)):
             if layer in layers and data is not None and (layer != "TCI" or write_tci):
                 images.write_image(layer, res, data)
-        images.write_mask("MSK_CLDPRB", res, sc.cloud_probability)
-        images.write_mask("MSK_SNWPRB", res, sc.snow_probability)
         if self.config.generate_ddv_output and result.ddv_mask is not None:
             images.write_mask(naming.DDV_MASK, res, result.ddv_mask)
         preview = (tci, res)
         if derive_60:
             self.step(self.FINE - 0.02 if 10 in self.schedule.native else self.EXPORT - 0.02,
                       "deriving the 60 m product from the 20 m run")
-            scl60, cloud60, snow60 = sc.at_60m()
             for band in naming.RESOLUTION_LAYERS[60]:
                 if band in REFLECTANCE_BANDS:
                     images.write_image(band, 60, coarse[band])
@@ -302,10 +312,7 @@ class FullProcessing(SceneClassificationOnly):
             images.write_image("SCL", 60, scl60)
             if self.config.generate_tci_output:
                 images.write_image("TCI", 60, coarse_tci)
-            images.write_mask("MSK_CLDPRB", 60, cloud60)
-            images.write_mask("MSK_SNWPRB", 60, snow60)
             preview = (coarse_tci, 60)
-        self.water_vapour_map = result.water_vapour
         return preview
 
     # -- 10 m -----------------------------------------------------------------------------------

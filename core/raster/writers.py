@@ -350,6 +350,11 @@ class RasterWriter:
             _describe(ds, nodata, descriptions, self.rgb)
         self._ds: Optional[gdal.Dataset] = ds
         self._closed = False
+        # Full-width strips are gathered into whole block rows of the file before GDAL sees them:
+        # a compressed tile written in pieces is otherwise compressed, evicted, read back and
+        # compressed again for every strip that touches it.
+        self._block_rows = max(1, int(ds.GetRasterBand(1).GetBlockSize()[1]))
+        self._pending: Dict[Tuple[int, int], List[Any]] = {}     # (band, block row) -> [rows, filled]
 
     def write(self, block: np.ndarray, row0: int = 0, col0: int = 0, band: Optional[int] = None) -> None:
         """Write a block (2-D, or (bands, rows, cols)) with its upper-left pixel at (row0, col0);
@@ -371,12 +376,44 @@ class RasterWriter:
         _, h, w = arr.shape
         if row0 < 0 or col0 < 0 or row0 + h > self.grid.shape[0] or col0 + w > self.grid.shape[1]:
             raise RasterWriteError(f"block {h} x {w} at ({row0}, {col0}) leaves the grid {self.grid.shape}", self.path)
-        with gdal_write_env(self.threads):
+        if col0 == 0 and w == self.grid.shape[1] and self._block_rows > 1:
             for i, b in enumerate(targets):
-                err = self._ds.GetRasterBand(b + 1).WriteArray(np.ascontiguousarray(arr[i], dtype=self.dtype),
-                                                               int(col0), int(row0))
-                if err not in (None, 0):
-                    raise RasterWriteError(f"cannot write pixels ({gdal.GetLastErrorMsg()})", self.path)
+                self._gather(b, arr[i], int(row0))
+            return
+        for i, b in enumerate(targets):
+            self._write_band(b, arr[i], int(row0), int(col0))
+
+    def _write_band(self, band: int, data: np.ndarray, row0: int, col0: int) -> None:
+        with gdal_write_env(self.threads):
+            err = self._ds.GetRasterBand(band + 1).WriteArray(np.ascontiguousarray(data, dtype=self.dtype),
+                                                              col0, row0)
+        if err not in (None, 0):
+            raise RasterWriteError(f"cannot write pixels ({gdal.GetLastErrorMsg()})", self.path)
+
+    def _gather(self, band: int, rows: np.ndarray, row0: int) -> None:
+        """Copy full-width rows into their block rows; write each block row once it is full."""
+        n, total = rows.shape[0], self.grid.shape[0]
+        r = 0
+        while r < n:
+            block = (row0 + r) // self._block_rows
+            start = block * self._block_rows
+            height = min(self._block_rows, total - start)
+            take = min(n - r, start + height - (row0 + r))
+            entry = self._pending.get((band, block))
+            if entry is None:
+                entry = self._pending[(band, block)] = [np.zeros((height, rows.shape[1]), self.dtype), 0]
+            entry[0][row0 + r - start:row0 + r - start + take] = rows[r:r + take]
+            entry[1] += take
+            if entry[1] >= height:
+                del self._pending[(band, block)]
+                self._write_band(band, entry[0], start, 0)
+            r += take
+
+    def _flush_pending(self) -> None:
+        """Write the block rows not filled completely (rows never written stay 0)."""
+        for (band, block), (data, _) in sorted(self._pending.items()):
+            self._write_band(band, data, block * self._block_rows, 0)
+        self._pending.clear()
 
     def close(self) -> Path:
         """Finish the file (encode JP2/COG); returns its path."""
@@ -384,6 +421,7 @@ class RasterWriter:
             return self.path
         error: Optional[BaseException] = None
         try:
+            self._flush_pending()
             with gdal_write_env(self.threads):
                 self._ds.FlushCache()
                 if self._staged:
@@ -406,6 +444,7 @@ class RasterWriter:
 
     def abort(self) -> None:
         """Drop the file and its temporaries."""
+        self._pending = {}
         self._ds = None
         self._closed = True
         _remove([self.path, self._target] + side_files(self.path, self.fmt))
