@@ -324,19 +324,32 @@ class FullProcessing(SceneClassificationOnly):
         product = self.product
         nod_value = product.special_values.get("NODATA", 0)
         with self.work_database(10) as db:
-            nodata = None
+            shape = product.band_size(BANDS_10[0])
+            nodata = np.zeros(shape, dtype=bool)
             for i, band in enumerate(BANDS_10):
                 self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
-                dn = product.read_band(band)
+                db.create(band, shape, np.uint16)
+                rows = self._strip_rows_10m(band)
+                for r0 in range(0, shape[0], rows):      # never a whole 10 m band in memory
+                    n = min(rows, shape[0] - r0)
+                    dn = product.read_band(band, (r0, 0, n, shape[1]))
+                    db.put_strip(band, r0, dn)
+                    nodata[r0:r0 + n] |= dn == nod_value
+                    del dn
                 product.close_band(band)
-                nodata = (dn == nod_value) if nodata is None else (nodata | (dn == nod_value))
-                db.put(band, dn)
-                del dn
             source = DatabaseBandSource(db, BANDS_10, offset={b: product.bands[b].radio_add_offset
                                                               for b in BANDS_10},
                                         quantification=product.quantification_value,
                                         nodata_dn=nod_value)
             self._correct_10m(images, source, nodata)
+
+    def _strip_rows_10m(self, band: str) -> int:
+        """Rows per read of a 10 m band: whole JPEG 2000 tile rows, about 1000 rows."""
+        try:
+            block = int(self.product.band_block_rows(band))
+        except (AttributeError, RuntimeError):
+            block = 0
+        return block * max(1, 1024 // block) if 0 < block <= 4096 else 1024
 
     def _correct_10m(self, images, source, nodata) -> None:
         from .atmcorr import correct
