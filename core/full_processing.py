@@ -39,6 +39,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .errors import ConfigError
+from .memory import release_memory
 from .pipeline import ProcessingOptions, Schedule, SceneClassificationOnly, _span
 
 BANDS_10 = ("B02", "B03", "B04", "B08")
@@ -179,6 +180,7 @@ class FullProcessing(SceneClassificationOnly):
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
         sc = self.classify(inputs, self.CORRECT)
         inputs = (inputs[0], inputs[1], None)          # the saturation mask served its purpose
+        release_memory()
         cci = self.cci
         percentages = sc.percentages(None if cci is None else cci.waterbodies)
         self.log.info("scene classification: %s", ", ".join(
@@ -341,6 +343,7 @@ class FullProcessing(SceneClassificationOnly):
                                                               for b in BANDS_10},
                                         quantification=product.quantification_value,
                                         nodata_dn=nod_value)
+            release_memory()
             self._correct_10m(images, source, nodata)
 
     def _strip_rows_10m(self, band: str) -> int:
@@ -505,6 +508,7 @@ class StreamedOutputs:
         for w in (writer, tci_writer):
             if w is not None:
                 w.close()
+        release_memory()                   # the band's strip temporaries and its encoder
 
     def finish_maps(self) -> None:
         for layer in ("AOT", "WVP"):

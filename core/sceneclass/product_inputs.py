@@ -25,6 +25,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from ..memory import release_memory
 from ..product.masks import find_mask, read_mask
 from ..product.model import NATIVE_RESOLUTION, L1CProduct
 from ..raster.resample import DEFAULT_UPSAMPLING_ORDER, UPSAMPLING_ORDER  # noqa: F401 (re-exported)
@@ -163,6 +164,7 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
             else:
                 arrays[band] = dn
         del dn, nod, sat
+        release_memory()                 # the resampling temporaries of this band
     offsets = {b: product.bands[b].radio_add_offset for b in kept}
     nodata_dn = product.special_values.get("NODATA", 0)
     if database is not None:
