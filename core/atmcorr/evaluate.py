@@ -29,7 +29,7 @@ class Combos:
     (None when every input was a scalar: one combination for every pixel)."""
 
     values: Dict[str, np.ndarray]        # axis -> float64 array of the distinct values
-    inverse: Optional[np.ndarray]        # int32 array of the strip shape, or None
+    inverse: Optional[np.ndarray]        # uint8/uint16/int32 array of the strip shape, or None
     shape: Tuple[int, ...]
 
     @property
@@ -77,7 +77,8 @@ def combine(shape, aot, wv, z, sza, saa, steps: Mapping[str, float] = STEPS) -> 
         rest = rest // _LEVELS[axis]
     for axis, v in scalars.items():
         values[axis] = np.full(len(uniq), v)
-    dtype = np.uint16 if len(uniq) <= 65535 else np.int32
+    # the index is kept for every strip of the tile (shared by all bands): smallest type
+    dtype = np.uint8 if len(uniq) <= 255 else np.uint16 if len(uniq) <= 65535 else np.int32
     return Combos(values, inverse.reshape(code.shape).astype(dtype), tuple(code.shape))
 
 
