@@ -26,7 +26,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessi
                        QgsProcessingOutputFolder, QgsProcessingOutputRasterLayer,
                        QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterString)
+                       QgsProcessingParameterNumber, QgsProcessingParameterString)
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.config import find_param
@@ -85,6 +85,10 @@ class Sen2CorAlgorithmBase(Translatable, QgsProcessingAlgorithm):
     IMG_DATABASE_DIR = "IMG_DATABASE_DIR"
     RES_DATABASE_DIR = "RES_DATABASE_DIR"
     DEBUG = "DEBUG"
+    AUX_DATA_DIR = "AUX_DATA_DIR"
+    CAMS = "CAMS"
+    DEM_DOWNLOAD_TIMEOUT = "DEM_DOWNLOAD_TIMEOUT"
+    DEM_DOWNLOAD_RETRIES = "DEM_DOWNLOAD_RETRIES"
     LOAD_BOA = "LOAD_BOA"
     # outputs
     OUTPUT = "OUTPUT"
@@ -183,6 +187,20 @@ class Sen2CorAlgorithmBase(Translatable, QgsProcessingAlgorithm):
                 name, label, FILE_BEHAVIOR_FOLDER, "", None, True)))
         self.addParameter(set_advanced(QgsProcessingParameterBoolean(
             self.DEBUG, self.tr("Debug log (Log_Level DEBUG)"), False, True)))
+        # Auxiliary data (the processor's own settings, not GIPP elements); unset: the provider
+        # settings, then the engine's defaults.
+        self.addParameter(set_advanced(QgsProcessingParameterFile(
+            self.AUX_DATA_DIR, self.tr("Auxiliary-data folder (ESA CCI maps, GlobalSnowMap, CAMS netCDF)"),
+            FILE_BEHAVIOR_FOLDER, "", None, True)))
+        self.addParameter(set_advanced(QgsProcessingParameterEnum(
+            self.CAMS, self.tr("CAMS netCDF analyses (AUTO: when found, ON: required, OFF: never)"),
+            list(provider_settings.CAMS_MODES), False, None, True, True)))
+        self.addParameter(set_advanced(QgsProcessingParameterNumber(
+            self.DEM_DOWNLOAD_TIMEOUT, self.tr("DEM download timeout (seconds without data)"),
+            QgsProcessingParameterNumber.Double, None, True, 1.0, 3600.0)))
+        self.addParameter(set_advanced(QgsProcessingParameterNumber(
+            self.DEM_DOWNLOAD_RETRIES, self.tr("DEM download retries"),
+            QgsProcessingParameterNumber.Integer, None, True, 0, 20)))
 
     def output_labels(self) -> Dict[str, str]:
         return {
@@ -319,12 +337,27 @@ class Sen2CorAlgorithmBase(Translatable, QgsProcessingAlgorithm):
                                   ("dem_download_retries", prefs.dem_retries)):
             if field_name in known:
                 fields[field_name] = value
+        fields.update(self.aux_options(parameters, context))
         try:
             options = ProcessingOptions(**fields)
         except ValueError as exc:
             raise QgsProcessingException(str(exc)) from None
         load_boa = self.OFFERS_BOA and self.parameterAsBool(parameters, self.LOAD_BOA, context)
         return RunRequest(input_path=input_path, options=options, notes=notes, load_boa=load_boa)
+
+    def aux_options(self, parameters, context) -> Dict[str, Any]:
+        """The auxiliary-data parameters the dialog sets (they win over the provider settings)."""
+        out: Dict[str, Any] = {}
+        folder = self._text(parameters, self.AUX_DATA_DIR, context, True)
+        if folder:
+            out["aux_data_dir"] = folder
+        if parameters.get(self.CAMS) not in (None, ""):
+            out["cams"] = self.parameterAsEnumString(parameters, self.CAMS, context)
+        if parameters.get(self.DEM_DOWNLOAD_TIMEOUT) not in (None, ""):
+            out["dem_download_timeout"] = self.parameterAsDouble(parameters, self.DEM_DOWNLOAD_TIMEOUT, context)
+        if parameters.get(self.DEM_DOWNLOAD_RETRIES) not in (None, ""):
+            out["dem_download_retries"] = self.parameterAsInt(parameters, self.DEM_DOWNLOAD_RETRIES, context)
+        return out
 
     def build_options(self, parameters, context=None) -> ProcessingOptions:
         """The engine options for these parameters (what a run would use)."""

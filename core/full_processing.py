@@ -255,7 +255,8 @@ class FullProcessing(SceneClassificationOnly):
         # grid goes straight into its file, else it is kept for the preview.
         write_tci = bool(self.config.generate_tci_output) and "TCI" in layers
         tci_mode = ("file" if write_tci else None) if derive_60 else "array"
-        stream = StreamedOutputs(images, res, [b for b in layers if b in REFLECTANCE_BANDS],
+        # the WVP map streams into its file (and the 60 m mean); the AOT map is kept for the 10 m run
+        stream = StreamedOutputs(images, res, [b for b in layers if b in REFLECTANCE_BANDS] + ["WVP"],
                                  source.shape, boa_add_offset(self.product.has_radiometric_offset),
                                  derive_60, tci=tci_mode)
         # The probability masks (and their 60 m versions) are final: written now and dropped, so
@@ -272,10 +273,11 @@ class FullProcessing(SceneClassificationOnly):
         self.step(self.CORRECT, f"atmospheric correction at {res} m")
         try:
             result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers,
-                             strip_sink=stream.strip, band_done=stream.done,
+                             strip_sink=stream.strip, band_done=stream.done, keep_maps=("AOT",),
                              ddv_output=bool(self.config.generate_ddv_output),
                              progress=_span(self.step, self.CORRECT, self.FINE if 10 in self.schedule.native
                                             else self.EXPORT), **self._correct_args(res))
+            stream.done("WVP")
         except BaseException:
             stream.abort()
             raise
@@ -308,9 +310,10 @@ class FullProcessing(SceneClassificationOnly):
                 if band in REFLECTANCE_BANDS:
                     images.write_image(band, 60, coarse[band])
             coarse_tci = true_colour_from(coarse, offsets, 0)
+            wvp60 = coarse.pop("WVP")
             coarse.clear()
             images.write_image("AOT", 60, block_mean_round(result.aot550, 3, np.uint16))
-            images.write_image("WVP", 60, block_mean_round(result.water_vapour, 3, np.uint16))
+            images.write_image("WVP", 60, wvp60)
             images.write_image("SCL", 60, scl60)
             if self.config.generate_tci_output:
                 images.write_image("TCI", 60, coarse_tci)

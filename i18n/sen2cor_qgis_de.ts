@@ -689,199 +689,219 @@ Leere Felder übernehmen den Wert der GIPP-Dateien; Felder mit Wert überschreib
 <context>
     <name>Sen2CorAlgorithmBase</name>
     <message>
-        <location filename="../algorithms/base.py" line="115"/>
+        <location filename="../algorithms/base.py" line="119"/>
         <source>Sentinel-2 Level-2A</source>
         <translation>Sentinel-2 Level-2A</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="141"/>
+        <location filename="../algorithms/base.py" line="145"/>
         <source>Level-1C product (.SAFE folder, .zip or MTD_MSIL1C.xml)</source>
         <translation>Level-1C-Produkt (.SAFE-Ordner, .zip oder MTD_MSIL1C.xml)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="141"/>
+        <location filename="../algorithms/base.py" line="145"/>
         <source>Sentinel-2 Level-1C (MTD_MSIL1C.xml *.zip *.SAFE);;All files (*)</source>
         <translation>Sentinel-2 Level-1C (MTD_MSIL1C.xml *.zip *.SAFE);;Alle Dateien (*)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="145"/>
+        <location filename="../algorithms/base.py" line="149"/>
         <source>Output folder (not set: the folder holding the input)</source>
         <translation>Ausgabeordner (leer: der Ordner der Eingabe)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="149"/>
+        <location filename="../algorithms/base.py" line="153"/>
         <source>Image format (JP2: JPEG 2000, TIF: GeoTIFF, RAW: ENVI)</source>
         <translation>Bildformat (JP2: JPEG 2000, TIF: GeoTIFF, RAW: ENVI)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="152"/>
+        <location filename="../algorithms/base.py" line="156"/>
         <source>User configuration L2A_GIPP.xml (not set: the one in SEN2COR_HOME)</source>
         <translation>Benutzerkonfiguration L2A_GIPP.xml (leer: die in SEN2COR_HOME)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="156"/>
+        <location filename="../algorithms/base.py" line="160"/>
         <source>Load the surface-reflectance stacks into the project</source>
         <translation>Bodenreflexionsstapel in das Projekt laden</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="165"/>
+        <location filename="../algorithms/base.py" line="169"/>
         <source>Scene-classification calibration L2A_CAL_SC_GIPP.xml</source>
         <translation>Kalibrierung der Szenenklassifikation L2A_CAL_SC_GIPP.xml</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="165"/>
+        <location filename="../algorithms/base.py" line="169"/>
         <source>Atmospheric-correction calibration L2A_CAL_AC_GIPP.xml</source>
         <translation>Kalibrierung der Atmosphärenkorrektur L2A_CAL_AC_GIPP.xml</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="165"/>
+        <location filename="../algorithms/base.py" line="169"/>
         <source>Processing-baseline file L2A_PB_GIPP.xml</source>
         <translation>Datei der Prozessierungsbaseline L2A_PB_GIPP.xml</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="170"/>
+        <location filename="../algorithms/base.py" line="174"/>
         <source>Processing baseline of the output (dd.dd)</source>
         <translation>Prozessierungsbaseline der Ausgabe (dd.dd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="173"/>
+        <location filename="../algorithms/base.py" line="177"/>
         <source>Processing centre (4 characters A-Z or _)</source>
         <translation>Prozessierungszentrum (4 Zeichen A-Z oder _)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="176"/>
+        <location filename="../algorithms/base.py" line="180"/>
         <source>Archiving centre (4 characters A-Z or _)</source>
         <translation>Archivierungszentrum (4 Zeichen A-Z oder _)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="179"/>
+        <location filename="../algorithms/base.py" line="183"/>
         <source>Work folder</source>
         <translation>Arbeitsordner</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="179"/>
+        <location filename="../algorithms/base.py" line="183"/>
         <source>Image database folder</source>
         <translation>Ordner der Bilddatenbank</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="179"/>
+        <location filename="../algorithms/base.py" line="183"/>
         <source>Result database folder</source>
         <translation>Ordner der Ergebnisdatenbank</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="184"/>
+        <location filename="../algorithms/base.py" line="188"/>
         <source>Debug log (Log_Level DEBUG)</source>
         <translation>Debug-Protokoll (Log_Level DEBUG)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="189"/>
+        <location filename="../algorithms/base.py" line="207"/>
         <source>Surface reflectance 10 m (VRT stack)</source>
         <translation>Bodenreflexion 10 m (VRT-Stapel)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="190"/>
+        <location filename="../algorithms/base.py" line="208"/>
         <source>Surface reflectance 20 m (VRT stack)</source>
         <translation>Bodenreflexion 20 m (VRT-Stapel)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="191"/>
+        <location filename="../algorithms/base.py" line="209"/>
         <source>True-colour image (TCI)</source>
         <translation>Echtfarbbild (TCI)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="192"/>
+        <location filename="../algorithms/base.py" line="210"/>
         <source>Scene classification (SCL)</source>
         <translation>Szenenklassifikation (SCL)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="193"/>
+        <location filename="../algorithms/base.py" line="211"/>
         <source>Aerosol optical thickness (AOT)</source>
         <translation>Aerosoloptische Dicke (AOT)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="194"/>
+        <location filename="../algorithms/base.py" line="212"/>
         <source>Water vapour (WVP)</source>
         <translation>Wasserdampf (WVP)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="198"/>
+        <location filename="../algorithms/base.py" line="216"/>
         <source>Level-2A product folder</source>
         <translation>Level-2A-Produktordner</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="226"/>
+        <location filename="../algorithms/base.py" line="244"/>
         <source>No Level-1C product given.</source>
         <translation>Kein Level-1C-Produkt angegeben.</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="228"/>
+        <location filename="../algorithms/base.py" line="246"/>
         <source>{path}: Level-1C product not found (expected a .SAFE folder, a .zip or MTD_MSIL1C.xml)</source>
         <translation>{path}: Level-1C-Produkt nicht gefunden (erwartet: ein .SAFE-Ordner, eine .zip-Datei oder MTD_MSIL1C.xml)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="243"/>
+        <location filename="../algorithms/base.py" line="261"/>
         <source>Processing baseline &apos;{0}&apos; must have the form dd.dd (e.g. 02.11, 99.99)</source>
         <translation>Die Prozessierungsbaseline '{0}' muss die Form dd.dd haben (z. B. 02.11, 99.99)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="248"/>
+        <location filename="../algorithms/base.py" line="266"/>
         <source>Centre &apos;{0}&apos; must be four characters A-Z or &apos;_&apos; (e.g. SGS_)</source>
         <translation>Das Zentrum '{0}' muss aus vier Zeichen A-Z oder '_' bestehen (z. B. SGS_)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="273"/>
+        <location filename="../algorithms/base.py" line="291"/>
         <source>Dialog values overriding the GIPP files: {0}</source>
         <translation>Dialogwerte, die die GIPP-Dateien überschreiben: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="280"/>
+        <location filename="../algorithms/base.py" line="298"/>
         <source>DEM_Directory={0} (provider setting)</source>
         <translation>DEM_Directory={0} (Anbietereinstellung)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="284"/>
+        <location filename="../algorithms/base.py" line="302"/>
         <source>Nr_Threads={0} (provider setting)</source>
         <translation>Nr_Threads={0} (Anbietereinstellung)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="314"/>
+        <location filename="../algorithms/base.py" line="332"/>
         <source>Provider setting &apos;{0}&apos; is not supported by this engine build; ignored</source>
         <translation>Die Anbietereinstellung '{0}' wird von dieser Prozessorversion nicht unterstützt und ignoriert</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="347"/>
+        <location filename="../algorithms/base.py" line="380"/>
         <source>Cancelled before start; nothing was written.</source>
         <translation>Vor dem Start abgebrochen; es wurde nichts geschrieben.</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="354"/>
+        <location filename="../algorithms/base.py" line="387"/>
         <source>Level-2A product: {0}</source>
         <translation>Level-2A-Produkt: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="380"/>
+        <location filename="../algorithms/base.py" line="413"/>
         <source>Not in this product: {0}</source>
         <translation>Nicht in diesem Produkt: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="400"/>
+        <location filename="../algorithms/base.py" line="433"/>
         <source>No raster layers to load into the project.</source>
         <translation>Keine Rasterlayer zum Laden in das Projekt.</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="308"/>
+        <location filename="../algorithms/base.py" line="326"/>
         <source>auxiliary-data folder</source>
         <translation>Ordner der Hilfsdaten</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="308"/>
+        <location filename="../algorithms/base.py" line="326"/>
         <source>memory cap</source>
         <translation>Speichergrenze</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="375"/>
+        <location filename="../algorithms/base.py" line="408"/>
         <source>Cannot write the {0} m reflectance stack: {1}</source>
         <translation>Der Reflexionsstapel mit {0} m kann nicht geschrieben werden: {1}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="192"/>
+        <source>Auxiliary-data folder (ESA CCI maps, GlobalSnowMap, CAMS netCDF)</source>
+        <translation>Ordner für Hilfsdaten (ESA-CCI-Karten, GlobalSnowMap, CAMS-netCDF)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="195"/>
+        <source>CAMS netCDF analyses (AUTO: when found, ON: required, OFF: never)</source>
+        <translation>CAMS-netCDF-Analysen (AUTO: wenn vorhanden, ON: erforderlich, OFF: nie)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="198"/>
+        <source>DEM download timeout (seconds without data)</source>
+        <translation>Zeitlimit für DEM-Downloads (Sekunden ohne Daten)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="201"/>
+        <source>DEM download retries</source>
+        <translation>Wiederholungen bei DEM-Downloads</translation>
     </message>
 </context>
 <context>

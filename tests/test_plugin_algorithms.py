@@ -643,3 +643,25 @@ def test_model_runs_l2a_then_ndvi(plugin, l1c, tmp_path):
     ndvi = gdal.Open(results["ndvi:NDVI"]).ReadAsArray()
     valid = ndvi[np.isfinite(ndvi) & (ndvi > -1.0001) & (ndvi < 1.0001)]
     assert valid.size > 0.5 * ndvi.size
+
+
+def test_auxiliary_data_parameters_win_over_the_provider_settings(plugin, l1c, tmp_path):
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    from sen2cor_qgis.algorithms import settings
+
+    alg = _alg("sen2cor:l2a_process")
+    names = {p.name() for p in alg.parameterDefinitions()}
+    assert {"AUX_DATA_DIR", "CAMS", "DEM_DOWNLOAD_TIMEOUT", "DEM_DOWNLOAD_RETRIES"} <= names
+    aux = tmp_path / "aux"
+    aux.mkdir()
+    try:
+        ProcessingConfig.setSettingValue(settings.DEM_RETRIES, 5)
+        options = alg.build_options({"INPUT": str(l1c)})
+        assert (options.cams, options.dem_download_retries) == ("AUTO", 5)
+        options = alg.build_options({"INPUT": str(l1c), "AUX_DATA_DIR": str(aux), "CAMS": 2,
+                                     "DEM_DOWNLOAD_TIMEOUT": 7.5, "DEM_DOWNLOAD_RETRIES": 0})
+        assert (options.aux_data_dir, options.cams) == (str(aux), "OFF")
+        assert (options.dem_download_timeout, options.dem_download_retries) == (7.5, 0)
+    finally:
+        ProcessingConfig.setSettingValue(settings.DEM_RETRIES, 3)

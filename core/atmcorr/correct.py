@@ -28,8 +28,8 @@ Stages (each timed in `result.timings`; progress/cancel between strips):
    band's input array from an ArraySource once it is corrected. With `strip_sink(band, row0,
    row1, strip)` no full output band exists at all: every strip is handed over as soon as it is
    computed (from the band's worker thread), `band_done(band)` follows the band's last strip (in
-   that thread, e.g. to finish its file), and with `keep_maps=False` the AOT and WVP maps are
-   streamed the same way (layers "AOT" and "WVP", main thread) instead of being returned.
+   that thread, e.g. to finish its file), and with `keep_maps=False` (or a collection naming
+   the maps to keep, e.g. ("AOT",)) the AOT and WVP maps not kept are streamed the same way (layers "AOT" and "WVP", main thread) instead of being returned.
 
 Memory (20 m tile, 5490 x 5490): full-tile arrays are the inputs the caller holds (uint16 DN
 through a BandSource: 2 bytes per pixel and band), SCL and NO_DATA (1 byte each), the cached
@@ -217,7 +217,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             trace_memory: bool = False,
             strip_sink: Optional[Callable[[str, int, int, np.ndarray], None]] = None,
             band_done: Optional[Callable[[str], None]] = None,
-            keep_maps: bool = True) -> CorrectionResult:
+            keep_maps: Any = True) -> CorrectionResult:
     """Correct one tile (module notes). Returns a CorrectionResult."""
     from ..config import default_config
     from ..sceneclass.codes import ClassCodes
@@ -463,10 +463,13 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
     path_scales = _path_scales(blue_scale, cfg)
     brdf_mode = int(cfg.brdf_correction)
     combos_cache: Dict[int, Combos] = {}
-    stream_maps = strip_sink is not None and not keep_maps
+    kept = {"AOT", "WVP"} if keep_maps is True else (set() if not keep_maps else set(keep_maps))
+    if strip_sink is None:
+        kept = {"AOT", "WVP"}
+    streamed = [m for m in ("AOT", "WVP") if m not in kept]
     map_dtype = F32 if output == "reflectance" else np.uint16
-    aot_out = None if stream_maps else np.zeros((nrows, ncols), dtype=map_dtype)
-    wv_out = None if stream_maps else np.zeros((nrows, ncols), dtype=map_dtype)
+    aot_out = np.zeros((nrows, ncols), dtype=map_dtype) if "AOT" in kept else None
+    wv_out = np.zeros((nrows, ncols), dtype=map_dtype) if "WVP" in kept else None
     aot_sum = np.zeros(2)                 # over SCL 4, 5, 6
     wv_sum = np.zeros(2)
     boa: Dict[str, np.ndarray] = {}
@@ -496,12 +499,11 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
                 aot_strip_out = encoding.encode_aot(np.broadcast_to(a, v.shape),
                                                     scl[r0:r1] <= max(codes.NO_DATA, codes.SATURATED_DEFECTIVE))
                 wv_strip_out = encoding.encode_wvp(np.broadcast_to(w, v.shape), ~v)
-            if stream_maps:
-                strip_sink("AOT", r0, r1, aot_strip_out)
-                strip_sink("WVP", r0, r1, wv_strip_out)
-            else:
-                aot_out[r0:r1] = aot_strip_out
-                wv_out[r0:r1] = wv_strip_out
+            for name, strip_out, full in (("AOT", aot_strip_out, aot_out), ("WVP", wv_strip_out, wv_out)):
+                if full is None:
+                    strip_sink(name, r0, r1, strip_out)
+                else:
+                    full[r0:r1] = strip_out
             sel = v & np.isin(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
             aot_sum[0] += float(np.broadcast_to(a, v.shape)[sel].sum(dtype=np.float64))
             aot_sum[1] += int(sel.sum())
@@ -524,10 +526,10 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         if valid_all[r0:r1].any():
             z, sza, saa = strip_inputs(r0, r1)
             strip_combos(i, r0, r1, z, sza, saa)
-        elif stream_maps:                      # no data in the strip: NO_DATA maps
+        elif streamed:                         # no data in the strip: NO_DATA maps
             empty = np.full((r1 - r0, ncols), np.nan if output == "reflectance" else 0, dtype=map_dtype)
-            strip_sink("AOT", r0, r1, empty)
-            strip_sink("WVP", r0, r1, empty)
+            for name in streamed:
+                strip_sink(name, r0, r1, empty)
     if terrain.terrain and step2_on:
         for r0, r1 in strips:
             v = valid_all[r0:r1]
