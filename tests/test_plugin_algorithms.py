@@ -659,7 +659,7 @@ def test_auxiliary_data_parameters_win_over_the_provider_settings(plugin, l1c, t
         ProcessingConfig.setSettingValue(settings.DEM_RETRIES, 5)
         options = alg.build_options({"INPUT": str(l1c)})
         assert (options.cams, options.dem_download_retries) == ("AUTO", 5)
-        options = alg.build_options({"INPUT": str(l1c), "AUX_DATA_DIR": str(aux), "CAMS": 2,
+        options = alg.build_options({"INPUT": str(l1c), "AUX_DATA_DIR": str(aux), "CAMS": "OFF",
                                      "DEM_DOWNLOAD_TIMEOUT": 7.5, "DEM_DOWNLOAD_RETRIES": 0})
         assert (options.aux_data_dir, options.cams) == (str(aux), "OFF")
         assert (options.dem_download_timeout, options.dem_download_retries) == (7.5, 0)

@@ -60,6 +60,13 @@ def _upsample(values: np.ndarray, f: int, order: int) -> np.ndarray:
     return upsample_spline(values, f, order)
 
 
+def _close_band(product: L1CProduct, band: str) -> None:
+    """Close the band's open reader when the product keeps one (L1CProduct.close_band)."""
+    close = getattr(product, "close_band", None)
+    if close is not None:
+        close(band)
+
+
 def _strip_rows(product: L1CProduct, band: str, f: int) -> int:
     """Rows per strip when a band is block-averaged by f: a multiple of f and, when the file's
     internal tiles allow it within about STRIP_ROWS_10M..3 x STRIP_ROWS_10M rows, of the tile
@@ -82,7 +89,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
     sat_value = product.special_values.get("SATURATED", 65535)
     if native == resolution:
         dn = product.read_band(band)
-        product.close_band(band)
+        _close_band(product, band)
         return dn, dn == nod_value, dn == sat_value
     if native < resolution:
         f = resolution // native
@@ -96,11 +103,11 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
             parts.append(mean)
             nods.append(empty)
             sats.append(_block_any(dn == sat_value, f))
-        product.close_band(band)
+        _close_band(product, band)
         return np.vstack(parts), np.vstack(nods), np.vstack(sats)
     f = native // resolution
     dn = product.read_band(band)
-    product.close_band(band)
+    _close_band(product, band)
     nod = dn == nod_value
     sat = dn == sat_value
     up, _ = upsample_dn(dn, f, band, nodata_value=nod_value, mark_nodata=False)
