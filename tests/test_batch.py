@@ -339,3 +339,34 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(l1c, home, tmp_path):
     assert again.returncode == 0, again.stderr
     assert f"converted now     {N_GOOD - done_first}" in again.stdout
     _assert_each_converted_once(out, l1c["good"])
+
+
+def test_full_processing_through_the_batch(l1c, home, scheduler, tmp_path):
+    """The batch runs the whole L2A processing (not only the product tree): surface reflectance,
+    AOT and the quality report in every product."""
+    from sen2cor_qgis.core.product.l2a_qi import qi_values
+
+    out = tmp_path / "out"
+    options = ProcessingOptions(output_dir=str(out), sen2cor_home=home, resolution=20,
+                                overrides={"Adj_Km": 0.0, "Altitude": 0.0})
+    summary = run_batch(l1c["good"][:2], options, _spec(scheduler))
+    assert summary.outcome == "complete" and summary.done_now == 2
+    for product in (p for p in out.iterdir() if p.name.endswith(".SAFE")):
+        qi = qi_values(product / "MTD_MSIL2A.xml")
+        assert qi["AOT_RETRIEVAL_METHOD"] == "SEN2COR_DDV"
+        assert list(product.glob("GRANULE/*/IMG_DATA/R20m/*_B8A_20m.jp2"))
+        assert list(product.glob("GRANULE/*/QI_DATA/L2A_PROCESS_REPORT.xml"))
+
+
+def test_dashboard_page_is_served(tmp_path):
+    """With bokeh installed the local cluster's dashboard answers at the address the batch prints."""
+    import urllib.request
+
+    from sen2cor_qgis.core.batch.cluster import start_cluster
+
+    spec = ClusterSpec(kind="local", workers=1, memory_per_product=1, dashboard_address="127.0.0.1:0")
+    with start_cluster(spec) as handle:
+        link = handle.dashboard_link
+        assert link and handle.dashboard_note == ""
+        with urllib.request.urlopen(link, timeout=20) as page:
+            assert page.status == 200 and b"Dask" in page.read()

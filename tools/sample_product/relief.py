@@ -78,16 +78,7 @@ def make_relief(rng: np.random.Generator, extent_m: float) -> Relief:
     angle = rng.uniform(0.0, math.pi, n)
     feats = np.stack([e0, s0, amp, along, across, angle], axis=1)
     # scaling from the DEM file's grid: range over all of it, slope inside the product
-    res = DEM_FILE_RESOLUTION
-    npx = int(round((hi - lo) / res))
-    c = lo + (np.arange(npx) + 0.5) * res
-    z, ge, gs = _raw(feats, c, c)
-    inside = (c >= 0) & (c <= extent_m)
-    grad = np.hypot(ge, gs)[np.ix_(inside, inside)].max()
-    span = float(z.max() - z.min())
-    zlo, zhi = ELEVATION_RANGE_M
-    scale = min((zhi - zlo) / span, math.tan(math.radians(MAX_SLOPE_DEG)) / float(grad))
-    return Relief(features=feats, base=zlo - scale * float(z.min()), scale=scale, extent_m=extent_m)
+    return _scaled(feats, extent_m, ELEVATION_RANGE_M, MAX_SLOPE_DEG)
 
 
 # "alpine" relief (generate_product(..., relief="alpine")): more than 1 km of relief inside the
@@ -141,7 +132,7 @@ def make_alpine_relief(rng: np.random.Generator, extent_m: float) -> Relief:
 
 def _scaled(feats: np.ndarray, extent_m: float, elevation_range, max_slope_deg: float) -> Relief:
     """The features scaled so that the DEM file stays inside elevation_range and the slope inside
-    the product below max_slope_deg (the same rule as make_relief)."""
+    the product below max_slope_deg (both reliefs)."""
     lo, hi = -MARGIN_M, extent_m + MARGIN_M
     res = DEM_FILE_RESOLUTION
     npx = int(round((hi - lo) / res))
