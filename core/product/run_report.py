@@ -66,7 +66,14 @@ class RunReport(logging.Handler):
         return path
 
     def home_report_path(self, home: Union[str, Path], product_name: str) -> Path:
-        """$SEN2COR_HOME/log/<product name>_<UTC time>_report.xml."""
+        """$SEN2COR_HOME/log/<product name>_<UTC time>_report.xml; another run's report of the
+        same name (same product, same second) is never overwritten: _2, _3, ... are added."""
         stem = product_name[:-5] if product_name.endswith(".SAFE") else product_name
         stamp = self.started.strftime("%Y%m%dT%H%M%S")
-        return Path(home) / "log" / f"{stem}_{stamp}_report.xml"
+        folder = Path(home) / "log"
+        path = folder / f"{stem}_{stamp}_report.xml"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"{stem}_{stamp}_{n}_report.xml"
+        return path
