@@ -47,14 +47,21 @@ def _positive_float(value: str) -> float:
     return number
 
 
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"'{value}' must be a whole number, 0 or more")
-    return number
+def whole_number_at_least(minimum: int):
+    """An argparse type: a whole number >= minimum (shared with L2A_Batch's flags)."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+        if number < minimum:
+            limit = "0 or more" if minimum == 0 else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"'{value}' must be {limit}")
+        return number
+    return parse
+
+
+_non_negative_int = whole_number_at_least(0)
 
 
 def build_parser() -> argparse.ArgumentParser:

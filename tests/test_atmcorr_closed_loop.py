@@ -91,19 +91,11 @@ def interiors(tdir: Path) -> Dict[int, np.ndarray]:
 def load_and_correct(safe: Path, provider, overrides=None, dem_km=None):
     """Read a generated product at 20 m, classify it and correct it; returns (result, inputs)."""
     from sen2cor_qgis.core.product.l1c_reader import read_l1c
-    from sen2cor_qgis.core.sceneclass.bands import ArraySource
-    from sen2cor_qgis.core.sceneclass.product_inputs import (BANDS_20_60, band_dn_at,
-                                                             classify_product)
+    from sen2cor_qgis.core.sceneclass.product_inputs import (BANDS_20_60, classify_product,
+                                                             product_source)
     cfg = apply_overrides(default_config(), dict({"Adj_Km": 0.0}, **(overrides or {})))
     product = read_l1c(safe)
-    arrays, nodata, sat = {}, None, None
-    for band in BANDS_20_60:
-        dn, nod, s = band_dn_at(product, band, 20)
-        arrays[band] = dn
-        nodata = nod if nodata is None else nodata | nod
-        sat = s if sat is None else sat | s
-    source = ArraySource(arrays, offset={b: product.bands[b].radio_add_offset for b in arrays},
-                         quantification=product.quantification_value, nodata_dn=0)
+    source, nodata, sat = product_source(product, 20, bands=BANDS_20_60)   # every band, as DN
     sc = classify_product(product, 20, config=cfg, inputs=(source, nodata, sat))
     lat = float(np.mean([p[0] for p in product.footprint]))
     dem = None if dem_km is None else np.full(nodata.shape, dem_km * 1000.0, dtype=np.float32)

@@ -34,11 +34,10 @@ def _imports():
     from sen2cor_qgis.core.atmcorr import Geometry, SceneTableProvider, correct
     from sen2cor_qgis.core.config import default_config
     from sen2cor_qgis.core.product.l1c_reader import read_l1c
-    from sen2cor_qgis.core.sceneclass.bands import ArraySource
-    from sen2cor_qgis.core.sceneclass.product_inputs import BANDS_20_60, band_dn_at, classify_product
+    from sen2cor_qgis.core.sceneclass.product_inputs import BANDS_20_60, classify_product, product_source
     from sen2cor_qgis.tools.sample_product import generate_product
-    return (Geometry, SceneTableProvider, correct, default_config, read_l1c, ArraySource,
-            BANDS_20_60, band_dn_at, classify_product, generate_product)
+    return (Geometry, SceneTableProvider, correct, default_config, read_l1c, BANDS_20_60,
+            product_source, classify_product, generate_product)
 
 
 def rss_mb() -> float:
@@ -107,8 +106,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-tracemalloc", action="store_true", help="RSS only (tracemalloc slows numpy a little)")
     ap.add_argument("--adj-km", type=float, default=None, help="override Adj_Km (default: the GIPP's 1.0)")
     args = ap.parse_args(argv)
-    (Geometry, SceneTableProvider, correct, default_config, read_l1c, ArraySource, BANDS_20_60,
-     band_dn_at, classify_product, generate_product) = _imports()
+    (Geometry, SceneTableProvider, correct, default_config, read_l1c, BANDS_20_60,
+     product_source, classify_product, generate_product) = _imports()
     import numpy as np
 
     safe = args.product
@@ -133,15 +132,7 @@ def main(argv=None) -> int:
     mon = Monitor()
     mon.enter("read bands (20 m DN)")
     product = read_l1c(safe)
-    arrays, nodata, sat = {}, None, None
-    for band in BANDS_20_60:
-        dn, nod, s = band_dn_at(product, band, 20)
-        arrays[band] = dn
-        nodata = nod if nodata is None else nodata | nod
-        sat = s if sat is None else sat | s
-        del dn, nod, s
-    source = ArraySource(arrays, offset={b: product.bands[b].radio_add_offset for b in arrays},
-                         quantification=product.quantification_value, nodata_dn=0)
+    source, nodata, sat = product_source(product, 20, bands=BANDS_20_60)   # every band, as DN
     shape = nodata.shape
     mon.enter("scene classification")
     sc = classify_product(product, 20, config=cfg, inputs=(source, nodata, sat))

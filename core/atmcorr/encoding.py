@@ -64,20 +64,21 @@ def decode_boa(dn: np.ndarray, with_offset: bool) -> np.ndarray:
     return r
 
 
-def encode_aot(aot: np.ndarray, invalid: Optional[np.ndarray]) -> np.ndarray:
-    a = np.nan_to_num(np.asarray(aot, dtype=F32), nan=0.0)
-    out = np.clip(np.floor(a * F32(AOT_QUANTIFICATION_VALUE) + F32(0.5)), 0, 65535).astype(np.uint16)
+def _encode_map(values: np.ndarray, quantification: float, invalid: Optional[np.ndarray]) -> np.ndarray:
+    """uint16(value x quantification + 0.5), 0 where `invalid` (and for NaN)."""
+    v = np.nan_to_num(np.asarray(values, dtype=F32), nan=0.0)
+    out = np.clip(np.floor(v * F32(quantification) + F32(0.5)), 0, 65535).astype(np.uint16)
     if invalid is not None:
         out[invalid] = 0
     return out
 
 
+def encode_aot(aot: np.ndarray, invalid: Optional[np.ndarray]) -> np.ndarray:
+    return _encode_map(aot, AOT_QUANTIFICATION_VALUE, invalid)
+
+
 def encode_wvp(wv_cm: np.ndarray, nodata: Optional[np.ndarray]) -> np.ndarray:
-    w = np.nan_to_num(np.asarray(wv_cm, dtype=F32), nan=0.0)
-    out = np.clip(np.floor(w * F32(WVP_QUANTIFICATION_VALUE) + F32(0.5)), 0, 65535).astype(np.uint16)
-    if nodata is not None:
-        out[nodata] = 0
-    return out
+    return _encode_map(wv_cm, WVP_QUANTIFICATION_VALUE, nodata)
 
 
 @dataclass

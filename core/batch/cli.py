@@ -22,24 +22,8 @@ from .cluster import DEFAULT_MEMORY_PER_PRODUCT, JOBQUEUE_KINDS
 PROG = "L2A_Batch"
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"'{value}' must be at least 1")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"'{value}' must be 0 or more")
-    return number
+_positive_int = process_cli.whole_number_at_least(1)
+_non_negative_int = process_cli.whole_number_at_least(0)
 
 
 def _memory(value: str) -> float:
