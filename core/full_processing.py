@@ -164,10 +164,8 @@ class FullProcessing(SceneClassificationOnly):
                             keep=bool(self.options.debug))
 
     def _populate(self, tmp: Path, names) -> None:
-        from .raster.workdb import DatabaseBandSource
-        from .sceneclass.product_inputs import classify_product, product_source
-
         from .atmcorr import BANDS_20_60
+        from .sceneclass.product_inputs import product_source
 
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
@@ -191,8 +189,6 @@ class FullProcessing(SceneClassificationOnly):
             self.scene_classification_only = True
             source = inputs[0]
             del inputs
-            for band in list(source.arrays):          # the export takes whole in-memory arrays
-                source.arrays[band] = np.asarray(source.arrays[band])
             with self.open_images(tmp, names) as images:
                 self.export(images, sc, source)
             self.schedule = Schedule(self.schedule.classification,

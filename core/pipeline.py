@@ -628,7 +628,7 @@ class SceneClassificationOnly:
 
         native = NATIVE_RESOLUTION[band]
         if native <= res and band in source.arrays:
-            return source.arrays.pop(band)
+            return np.asarray(source.arrays.pop(band))     # in memory, or read from a work database
         if native > res:
             nod_value = self.product.special_values.get("NODATA", 0)
             return upsample_dn(self.product.read_band(band), native // res, band,

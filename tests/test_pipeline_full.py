@@ -467,3 +467,22 @@ def test_streamed_true_colour_images_match_their_bands(full_run):
         ds = gdal.Open(str(l2a / names.image_relpath("TCI", res)))
         tci = ds.ReadAsArray()
         assert np.array_equal(tci, true_colour(*bands, offsets=(-1000.0,) * 3)), res
+
+
+def test_scene_without_data_is_written_as_scene_classification_only(l1c, home, tmp_path, monkeypatch):
+    """§4.1 step 6: a classification that is NO_DATA everywhere gives the scene-classification
+    product (TOA bands exported from the work database), no atmospheric correction."""
+    from sen2cor_qgis.core.full_processing import FullProcessing
+
+    real = FullProcessing.classify
+
+    def nothing(self, inputs, progress_end):
+        sc = real(self, inputs, progress_end)
+        sc.scl[:] = 0
+        return sc
+    monkeypatch.setattr(FullProcessing, "classify", nothing)
+    result = process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out"), resolution=20))
+    names = product_names(result.product_path)
+    assert qi_values(result.product_path / "MTD_MSIL2A.xml")["AOT_RETRIEVAL_METHOD"] == "NONE"
+    toa = _read(result.product_path / names.image_relpath("B8A", 20))
+    assert toa.any() and not _read(result.product_path / names.image_relpath("AOT", 20)).any()
