@@ -2,7 +2,7 @@
 """Benchmark of the whole L2A processing (`process_product`) against its I/O floor.
 
     .venv/bin/python tools/bench_pipeline.py [--product L1C.SAFE] [--work build/bench_pipeline]
-                                             [--size full|small] [--cases a,b,c] [--threads N]
+                                             [--size full_coverage|full|small] [--cases a,b,c] [--threads N]
 
 Cases: (a) default 20 m + 10 m + derived 60 m, JP2 output; (b) the same with --tif; (c) 20 m only
 (+ derived 60 m), JP2. Each case runs in its own child process (so that its peak resident
@@ -156,7 +156,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--product", help="an L1C .SAFE (default: generate one of --size)")
     parser.add_argument("--work", default=str(ROOT / "build" / "bench_pipeline"))
-    parser.add_argument("--size", default="full", choices=("full", "small", "tiny"))
+    parser.add_argument("--size", default="full_coverage",
+                        choices=("full_coverage", "full", "small", "tiny"))
     parser.add_argument("--cases", default="a,b,c")
     parser.add_argument("--threads", type=int, default=0, help="Nr_Threads (default AUTO)")
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -27,9 +27,11 @@ def _import_generator():
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=("tiny", "small", "full"), default="small",
+    parser.add_argument("--size", choices=("tiny", "small", "full", "full_coverage"), default="small",
                         help="tiny: 240 px at 10 m (unit tests); small: 1830 px (demo); "
-                             "full: 10980 px tile, data in the central 5490 px (benchmarks)")
+                             "full: 10980 px tile, data in the central 5490 px (benchmarks); "
+                             "full_coverage: 10980 px tile with data everywhere (pipeline "
+                             "benchmark; about 12 GB of memory)")
     parser.add_argument("--output-dir", type=Path, default=Path("."))
     parser.add_argument("--baseline", default="05.09",
                         help="processing baseline, e.g. 05.09 (offset -1000, JP2 masks, CAMS) or "

@@ -79,12 +79,16 @@ RELIEF_TOP_LEVEL_KM = {"mountain": 0.75, "alpine": 1.5}
 # 6S bands are integrated from the 1 nm responses resampled (linearly) to 6S's 2.5 nm grid.
 SIXS_STEP_NM = 2.5
 
-# Sizes: side of the 10 m grid, side of the valid data window at 10 m (None: whole product).
+# Sizes: side of the 10 m grid, side of the valid data window at 10 m (None: whole product less
+# a no-data wedge on the left, as at a swath edge). "full_coverage" is a whole tile with data in
+# every pixel (the pipeline benchmark's case; about 12 GB of memory and 20 min to generate).
 SIZES = {
     "tiny": (240, None),
     "small": (1830, None),
     "full": (10980, 5490),
+    "full_coverage": (10980, 10980),
 }
+FULL_TILE_SIZES = ("full", "full_coverage")
 
 # Solar irradiance (W m-2 um-1, bandId order) as written by ESA in real products
 # (SEN2COR_REFERENCE §8.4): S2A from a baseline 02.06 product, S2B from a baseline 05.09 product.

@@ -142,7 +142,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     """Generate a compact-SAFE L1C product in `output_dir`; returns the .SAFE folder path.
 
     size: 'tiny' (240 px at 10 m, unit tests), 'small' (1830 px), 'full' (10980 px, data in the
-    central 5490 px window). baseline: '05.09' (default; RADIO_ADD_OFFSET -1000, raster masks,
+    central 5490 px window), 'full_coverage' (10980 px, data everywhere: the pipeline benchmark). baseline: '05.09' (default; RADIO_ADD_OFFSET -1000, raster masks,
     AUX_CAMSFO) or an older one such as '02.07' (no offset, GML masks, no AUX_CAMSFO).
     spacecraft: S2A, S2B or S2C. tile/date: MGRS tile and sensing date (default: the 6S table's
     scene, 34UDD on 2023-04-12); with another tile or date the metadata angles are those of that
@@ -177,7 +177,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
         raise ValueError(f"relief must be one of {config.RELIEFS}, got {relief!r}")
     rf = None
     if relief != "flat":
-        if atmosphere != "default" or size == "full":
+        if atmosphere != "default" or size in config.FULL_TILE_SIZES:
             raise ValueError(f"relief={relief!r} needs atmosphere='default' and size tiny or small")
         rf = ReliefForward(fm, top_km=config.RELIEF_TOP_LEVEL_KM[relief])
 
@@ -203,8 +203,8 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
             "metadata angles are those of this acquisition, pixels keep the table's atmosphere "
             f"geometry (SZA {tgeo['sun_zenith']:.3f}, SAA {tgeo['sun_azimuth']:.3f})")
         warnings.warn(notes[-1], stacklevel=2)
-    grid_step = 5000.0 if size == "full" else math.ceil(prod.extent_m / 22 / 10) * 10.0
-    det_width = geometry.DETECTOR_WIDTH_KM * 1000.0 if size == "full" else prod.extent_m / 3.5
+    grid_step = 5000.0 if size in config.FULL_TILE_SIZES else math.ceil(prod.extent_m / 22 / 10) * 10.0
+    det_width = geometry.DETECTOR_WIDTH_KM * 1000.0 if size in config.FULL_TILE_SIZES else prod.extent_m / 3.5
     geo = geometry.compute_geometry(frame, sensing, prod.extent_m, grid_step, det_width, targets)
 
     datatake_start = (sensing - timedelta(seconds=576)).replace(microsecond=24000)
@@ -305,7 +305,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
                 tci[k] = np.floor(np.clip(refl, 0, 2500) * (254.0 / 2500.0) + 1.0).astype(np.uint8)
                 tci[k][dn[band] == 0] = 0
             writer.submit(rasters.write_jp2, img / f"{nm.file_prefix}_TCI.jp2", tci, gt[10], epsg, True)
-            pvi_n = 343 if size == "full" else max(8, int(round(prod.extent_m / 320.0)))
+            pvi_n = 343 if size in config.FULL_TILE_SIZES else max(8, int(round(prod.extent_m / 320.0)))
             idx = np.minimum(((np.arange(pvi_n) + 0.5) * prod.n10 / pvi_n).astype(int), prod.n10 - 1)
             pvi = tci[:, idx][:, :, idx]
             pvi_res = prod.extent_m / pvi_n
