@@ -12,8 +12,9 @@ tree, metadata plumbing) with the atmospheric correction of core.atmcorr:
 2. 60 m derived from the 20 m run (Downsample_20_to_60, §4.5): reflectance, AOT and WVP by 3 x 3
    block mean (+0.5), SCL by 3 x 3 median then decimation, probabilities by block mean, TCI from
    the 60 m BOA B04/B03/B02.
-3. 10 m (no --resolution, or --resolution 10; §3.2): B02, B03, B04, B08 read at 10 m and
-   corrected with the 20 m results - SCL and AOT upsampled by nearest neighbour, the scene mean
+3. 10 m (no --resolution, or --resolution 10; §3.2): B02, B03, B04, B08 at 10 m (B02-B04 as
+   the 20 m read decoded them for their block means, kept in the 10 m work database; B08 read
+   then), corrected with the 20 m results - SCL and AOT upsampled by nearest neighbour, the scene mean
    water vapour (§6.4.8, §6.5); no classification and no retrieval at 10 m.
 
 A scene whose classification is NO_DATA everywhere is exported as scene classification only
@@ -31,6 +32,7 @@ LUT files, DEM values).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -73,6 +75,7 @@ class FullProcessing(SceneClassificationOnly):
         self.quality: Dict[str, Any] = {}           # correction quality values (classification grid)
         self.scene_classification_only = False     # §4.1 step 6: SCL all NO_DATA
         self.cams: Any = None                       # core.auxdata.cams_inputs.CamsInputs
+        self.database_10m: Any = None               # 10 m bands kept by the 20 m read
 
     # -- auxiliary data --------------------------------------------------------------------------
     @property
@@ -169,11 +172,15 @@ class FullProcessing(SceneClassificationOnly):
 
         res = self.schedule.classification
         self.step(self.READ, f"reading the Level-1C bands at {res} m")
-        with self.work_database(res) as imgdb:       # one band in memory at a time
+        with contextlib.ExitStack() as stack:
+            imgdb = stack.enter_context(self.work_database(res))    # one band in memory at a time
+            # the 10 m bands decoded for their 20 m means are kept at 10 m for the 10 m run
+            self.database_10m = (stack.enter_context(self.work_database(10))
+                                 if res == 20 and 10 in self.schedule.native else None)
             # no local reference: _classify_and_correct drops parts of the inputs as it goes
             self._classify_and_correct(tmp, names, product_source(
                 self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY),
-                database=imgdb, bands=BANDS_20_60 + ("B10",)))
+                database=imgdb, bands=BANDS_20_60 + ("B10",), native_database=self.database_10m))
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
         sc = self.classify(inputs, self.CORRECT)
@@ -324,13 +331,18 @@ class FullProcessing(SceneClassificationOnly):
 
         product = self.product
         nod_value = product.special_values.get("NODATA", 0)
-        with self.work_database(10) as db:
+        with contextlib.ExitStack() as stack:
+            db = self.database_10m or stack.enter_context(self.work_database(10))
             shape = product.band_size(BANDS_10[0])
             nodata = np.zeros(shape, dtype=bool)
             for i, band in enumerate(BANDS_10):
                 self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
-                db.create(band, shape, np.uint16)
                 rows = self._strip_rows_10m(band)
+                if band in db:                            # decoded during the 20 m read
+                    for r0, dn in db.strips(band, rows):
+                        nodata[r0:r0 + dn.shape[0]] |= dn == nod_value
+                    continue
+                db.create(band, shape, np.uint16)
                 for r0 in range(0, shape[0], rows):      # never a whole 10 m band in memory
                     n = min(rows, shape[0] - r0)
                     dn = product.read_band(band, (r0, 0, n, shape[1]))

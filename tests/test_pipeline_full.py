@@ -371,6 +371,27 @@ def test_bands_stream_through_hdf5_work_databases_removed_after_use(l1c, home, t
     assert list(dbdir.glob("*.h5")) == []
 
 
+def test_each_band_file_is_decoded_once(l1c, home, tmp_path, monkeypatch):
+    """B02-B04 are decoded once: the 20 m read keeps them at 10 m for the 10 m run (the
+    rows decoded per band equal the band's rows)."""
+    from sen2cor_qgis.core.product.model import L1CProduct
+
+    decoded = {}
+    original = L1CProduct.read_band
+
+    def counting(self, band, window=None):
+        data = original(self, band, window)
+        decoded[band] = decoded.get(band, 0) + data.shape[0]
+        return data
+    monkeypatch.setattr(L1CProduct, "read_band", counting)
+    result = process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out")))
+    from sen2cor_qgis.core.product.l1c_reader import read_l1c
+    sizes = read_l1c(l1c)
+    for band in ("B02", "B03", "B04", "B08", "B05", "B11", "B01"):
+        assert decoded[band] == sizes.band_size(band)[0], (band, decoded)
+    assert result.product_path.is_dir()
+
+
 def test_debug_keeps_the_work_databases(l1c, home, tmp_path):
     dbdir = tmp_path / "db"
     process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out"), img_database_dir=str(dbdir),

@@ -164,3 +164,25 @@ def test_nearest_upsampled_view_equals_the_upsampled_array():
         assert np.array_equal(view[r0:r1], full[r0:r1]), (r0, r1)
     assert np.array_equal(np.asarray(view), full)
     assert np.array_equal(view[5], full[5])
+
+
+@pytest.mark.parametrize("f", [2, 3, 6])
+@pytest.mark.parametrize("nodata_value", [0, 7])
+@pytest.mark.parametrize("valid_only", [True, False])
+def test_block_mean_dn_equals_the_plain_block_reduction(f, nodata_value, valid_only):
+    """The slice-sum implementation gives exactly floor(mean + 0.5) of a float64 reshape."""
+    rng = np.random.default_rng(f * 10 + nodata_value)
+    dn = rng.integers(0, 65535, size=(6 * f, 12 * f), endpoint=True).astype(np.uint16)
+    dn[rng.random(dn.shape) < 0.3] = nodata_value
+    dn[:f, :f] = nodata_value                               # one all-NO_DATA block
+    blocks = dn.reshape(6, f, 12, f).astype(np.float64)
+    valid = blocks != nodata_value
+    count = valid.sum(axis=(1, 3))
+    total = np.where(valid, blocks, 0).sum(axis=(1, 3))
+    expected = np.floor(total / (np.maximum(count, 1) if valid_only else f * f) + 0.5)
+    expected[count == 0] = nodata_value
+    mean, empty = rs.block_mean_dn(dn, f, nodata_value, valid_only=valid_only)
+    np.testing.assert_array_equal(mean, expected.astype(np.uint16))
+    np.testing.assert_array_equal(empty, count == 0)
+    np.testing.assert_array_equal(rs.block_any(dn == nodata_value, f), count < f * f)
+    np.testing.assert_array_equal(rs.block_sum(dn, f, np.uint64), blocks.sum(axis=(1, 3)))

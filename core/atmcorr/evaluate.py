@@ -41,7 +41,8 @@ class Combos:
         vector = np.asarray(vector)
         if self.inverse is None:
             return vector.reshape(-1)[0] if vector.ndim else vector
-        return vector[self.inverse]
+        # take(mode='clip') is about twice as fast as fancy indexing (the index is in range)
+        return np.take(vector, self.inverse, axis=0, mode="clip")
 
 
 def combine(shape, aot, wv, z, sza, saa, steps: Mapping[str, float] = STEPS) -> Combos:

@@ -62,27 +62,56 @@ def block_mean_dn(dn: np.ndarray, factor: int, nodata_value: int = 0,
         return dn.astype(np.uint16, copy=True), dn == nodata_value
     mean = np.empty((h // f, w // f), dtype=np.uint16)
     empty = np.empty((h // f, w // f), dtype=bool)
+    cells = f * f
     step = _strip_rows(w, f)
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
-        blocks = dn[r0:r1].reshape((r1 - r0) // f, f, w // f, f)
-        valid = blocks != nodata_value
-        count = valid.sum(axis=(1, 3), dtype=np.int32)
-        total = np.where(valid, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
+        strip = dn[r0:r1]
+        total = block_sum(strip, f, np.uint64 if strip.dtype.itemsize > 2 else np.uint32)
+        invalid = strip == nodata_value
+        if invalid.any():
+            bad = block_sum(invalid.view(np.uint8), f, np.uint32)
+            if nodata_value:
+                total -= bad * np.uint32(nodata_value)
+            count = cells - bad.astype(np.int64)
+        else:
+            count = np.full(total.shape, cells, dtype=np.int64)
         gone = count == 0
-        divisor = np.maximum(count, 1) if valid_only else f * f
-        m = np.floor(total / divisor + 0.5)
+        divisor = np.maximum(count, 1) if valid_only else cells
+        # floor(total / divisor + 0.5) in exact integer arithmetic
+        m = (2 * total.astype(np.int64) + divisor) // (2 * divisor)
         m[gone] = nodata_value
-        mean[r0 // f:r1 // f] = np.clip(m, 0, 65535).astype(np.uint16)
+        mean[r0 // f:r1 // f] = np.clip(m, 0, 65535)
         empty[r0 // f:r1 // f] = gone
     return mean, empty
+
+
+def block_sum(values: np.ndarray, factor: int, dtype=np.uint32) -> np.ndarray:
+    """Sum over factor x factor blocks (shape a multiple of factor) as `dtype`: f row slices, then
+    f column slices - contiguous passes, several times faster than a 4-D reshape reduction."""
+    f = int(factor)
+    rows = values[0::f].astype(dtype)
+    for i in range(1, f):
+        rows += values[i::f]
+    out = rows[:, 0::f].copy()
+    for j in range(1, f):
+        out += rows[:, j::f]
+    return out
 
 
 def block_any(mask: np.ndarray, factor: int) -> np.ndarray:
     """True where any pixel of a factor x factor block is True (shape a multiple of factor)."""
     f = int(factor)
     h, w = mask.shape
-    return mask.reshape(h // f, f, w // f, f).any(axis=(1, 3))
+    if h % f or w % f:
+        raise ValueError(f"shape {mask.shape} is not a multiple of {f}")
+    rows = mask[0::f].copy()
+    for i in range(1, f):
+        rows |= mask[i::f]
+    out = rows[:, 0::f].copy()
+    for j in range(1, f):
+        out |= rows[:, j::f]
+    return out
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
@@ -149,7 +178,10 @@ def scl_downsample(scl: np.ndarray, factor: int = 3) -> np.ndarray:
 def upsample_nearest(values: np.ndarray, factor: int) -> np.ndarray:
     """Each pixel repeated factor x factor (SCL, AOT, WVP, VIS to a finer grid)."""
     f = int(factor)
-    return np.repeat(np.repeat(values, f, axis=0), f, axis=1)
+    h, w = values.shape
+    out = np.empty((h, f, w, f), dtype=values.dtype)
+    out[...] = values[:, None, :, None]          # one broadcast pass instead of two repeats
+    return out.reshape(h * f, w * f)
 
 
 class NearestUpsampled:

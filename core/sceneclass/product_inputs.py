@@ -82,8 +82,11 @@ def _strip_rows(product: L1CProduct, band: str, f: int) -> int:
     return max(f, (STRIP_ROWS_10M // f) * f)
 
 
-def band_dn_at(product: L1CProduct, band: str, resolution: int):
-    """(DN uint16, nodata bool, saturated bool) of a band on the `resolution` grid."""
+def band_dn_at(product: L1CProduct, band: str, resolution: int, native_sink=None):
+    """(DN uint16, nodata bool, saturated bool) of a band on the `resolution` grid.
+
+    `native_sink(row0, dn)`: receives every native-resolution strip of a band that is
+    block-averaged (a 10 m band read at 20 m), so that a later 10 m run need not decode it again."""
     native = NATIVE_RESOLUTION[band]
     nod_value = product.special_values.get("NODATA", 0)
     sat_value = product.special_values.get("SATURATED", 65535)
@@ -99,6 +102,8 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int):
         for r0 in range(0, nrows, step):
             n = min(step, nrows - r0)
             dn = product.read_band(band, (r0, 0, n, ncols))
+            if native_sink is not None:
+                native_sink(r0, dn)
             mean, empty = _block_reduce_dn(dn, f, nod_value)
             parts.append(mean)
             nods.append(empty)
@@ -142,13 +147,15 @@ def quality_defects(product: L1CProduct, resolution: int,
 
 
 def product_source(product: L1CProduct, resolution: int, progress=None, database=None,
-                   bands=None):
+                   bands=None, native_database=None):
     """(source of the bands as DN, nodata, saturated) on the working grid.
 
     `bands`: which of BANDS_20_60 the source keeps (default: the classification's; all bands
     are read for NO_DATA and saturation). `database`: a core.raster.workdb.WorkDatabase - each
     band is stored there as soon as it is read and the source is a DatabaseBandSource, so that
     only one band is in memory at a time; else an in-memory ArraySource.
+    `native_database`: a WorkDatabase that receives the 10 m bands at 10 m as they are decoded
+    for their block means (each under its band name), for the 10 m run.
     `progress(fraction, message)` is called before each band is read."""
     if resolution not in (20, 60):
         raise ValueError("scene classification runs at 20 m or 60 m")
@@ -161,7 +168,11 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
             continue
         if progress is not None:
             progress(i / len(BANDS_20_60), f"reading {band} at {resolution} m")
-        dn, nod, sat = band_dn_at(product, band, resolution)
+        sink = None
+        if native_database is not None and NATIVE_RESOLUTION[band] == 10:
+            native_database.create(band, product.band_size(band), np.uint16)
+            sink = (lambda r0, strip, band=band: native_database.put_strip(band, r0, strip))
+        dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink)
         nodata = nod if nodata is None else (nodata | nod)
         saturated = sat if saturated is None else (saturated | sat)
         if band in keep:

@@ -81,7 +81,7 @@ SIXS_STEP_NM = 2.5
 
 # Sizes: side of the 10 m grid, side of the valid data window at 10 m (None: whole product less
 # a no-data wedge on the left, as at a swath edge). "full_coverage" is a whole tile with data in
-# every pixel (the pipeline benchmark's case; about 12 GB of memory and 20 min to generate).
+# every pixel (the pipeline benchmark's case; about 7.5 GB of memory and 8 min to generate on 2 cores).
 SIZES = {
     "tiny": (240, None),
     "small": (1830, None),
