@@ -138,7 +138,7 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
                      spacecraft: str = "S2B", seed: int = 0, tile: Optional[str] = None,
                      date: Optional[str] = None, zip_product: bool = False, truth: bool = True,
                      quiet: bool = True, workers: int = 2, atmosphere: str = "default",
-                     relief: str = "flat") -> Path:
+                     relief: str = "flat", layout: str = "patches") -> Path:
     """Generate a compact-SAFE L1C product in `output_dir`; returns the .SAFE folder path.
 
     size: 'tiny' (240 px at 10 m, unit tests), 'small' (1830 px), 'full' (10980 px, data in the
@@ -159,6 +159,8 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
     gains the DEM, slope, aspect, sky view and cos(beta). 'alpine' (tiny/small, default
     atmosphere): the same with more than 1 km of relief inside 0.15-1.45 km (ridges and valleys
     with spurs and gullies, slopes up to 35 deg; relief.make_alpine_relief).
+    layout: the scene layout (scene.LAYOUTS): 'patches' (default) or 'shadowed_covers' (water,
+    snow and urban strips with cloud shadows on each; scene.py).
     """
     t_start = time.time()
     output_dir = Path(output_dir)
@@ -235,7 +237,8 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
         rng = np.random.default_rng([int(seed), list(config.SIZES).index(size)])
         scene = make_scene(rng, prod.m, float(table["geometry"]["sun_zenith"]),
                            float(table["geometry"]["sun_azimuth"]),
-                           exclude_left=(lambda r: int(0.08 * (r + 0.5)) + 1) if prod.wedge else None)
+                           exclude_left=(lambda r: int(0.08 * (r + 0.5)) + 1) if prod.wedge else None,
+                           layout=layout)
         _log(quiet, f"scene {prod.m}x{prod.m} px: {time.time() - t_start:.1f} s")
         terrain = None
         if rf is not None:
@@ -412,6 +415,8 @@ def generate_product(output_dir: Union[str, Path], size: str = "tiny", baseline:
             params["atmosphere"] = atmosphere
         if terrain is not None:
             params["relief"] = relief
+        if layout != "patches":
+            params["layout"] = layout
         _write_truth(truth_tmp, final, nm, prod, frame, scene, scl, valid, gt, fm, table,
                      geo, matches, notes, params, offset_dn,
                      None if terrain is None else (terrain, dem_info, rf, relief))

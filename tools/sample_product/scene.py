@@ -14,6 +14,12 @@ Layout:
 * cloud shadows: each blob projected along the anti-solar azimuth by h * tan(SZA) (cloud top
   height h per blob);
 * thin cirrus: smooth streaks of extra TOA reflectance (B10 value 0.015..0.028 at the core).
+
+Layout "shadowed_covers" (`make_scene(..., layout="shadowed_covers")`): a test scene for cloud
+shadows over the covers where they are hardest to classify. Three straight north-south strips,
+water | snow | urban (street grid), each wide compared with the 300 m ESA CCI land-cover cells;
+in every strip clouds are placed so that their shadows fall inside the same strip, on open
+water, open snow and built-up ground. No cirrus, no calibration targets.
 """
 from __future__ import annotations
 
@@ -75,13 +81,21 @@ def smooth_noise(rng: np.random.Generator, shape: Tuple[int, int], scale_px: flo
     return (field_ / std if std > 0 else field_).astype(np.float32)
 
 
+LAYOUTS = ("patches", "shadowed_covers")
+
+
 def make_scene(rng: np.random.Generator, size: int, sun_zenith: float, sun_azimuth: float,
-               exclude_left=None) -> Scene:
+               exclude_left=None, layout: str = "patches") -> Scene:
     """Build the scene maps for a square data window of `size` 10 m pixels.
 
     `exclude_left(rows)` gives, per window row, the first column that has data (the no-data wedge
-    of the product); targets and clouds avoid the excluded part.
+    of the product); targets and clouds avoid the excluded part. `layout`: "patches" (the
+    default scene) or "shadowed_covers" (module notes).
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "shadowed_covers":
+        return _shadowed_covers_scene(rng, size, sun_zenith, sun_azimuth, exclude_left)
     m = size
     patch = float(np.clip(m / 6.0, 20.0, 300.0))          # land-cover patch size (px)
     landcover = _land_cover_patches(rng, m, patch)
@@ -311,3 +325,63 @@ def _cirrus(rng, m, keep_out) -> np.ndarray:
     cirrus[cirrus < 0.002] = 0.0
     cirrus[keep_out] = 0.0
     return cirrus
+
+
+# ----------------------------------------------------------------------- layout "shadowed_covers"
+# (land-cover code, first and last column as fractions of the window): water | snow | urban.
+SHADOWED_COVER_STRIPS = ((5, 0.0, 0.33), (6, 0.33, 0.64), (4, 0.64, 1.0))
+
+
+def _shadowed_covers_scene(rng, m: int, sun_zenith: float, sun_azimuth: float,
+                           exclude_left=None) -> Scene:
+    """Straight water | snow | urban strips; in each strip clouds whose shadows fall inside it."""
+    lc = np.zeros((m, m), dtype=np.uint8)
+    bounds = []
+    for code, a, b in SHADOWED_COVER_STRIPS:
+        c0, c1 = int(round(a * m)), int(round(b * m))
+        lc[:, c0:c1] = code
+        bounds.append((c0, c1))
+    urban_texture = _urban(rng, lc, m)
+    fine = smooth_noise(rng, (m, m), 2.0)
+    medium = smooth_noise(rng, (m, m), max(6.0, m / 30))
+    amp = np.array([0, 0.05, 0.07, 0.08, 0.10, 0.03, 0.02], dtype=np.float32)[lc]
+    brightness = (1.0 + amp * np.clip(0.6 * fine + 0.4 * medium, -2.5, 2.5)) * urban_texture
+    vigour = np.zeros((m, m), dtype=np.float32)
+
+    tiny = m < 600
+    tan_z = math.tan(math.radians(sun_zenith))
+    az = math.radians(sun_azimuth)
+    cloud = np.zeros((m, m), dtype=np.float32)
+    shadow = np.zeros((m, m), dtype=np.float32)
+    bright = np.ones((m, m), dtype=np.float32)
+    clouds: List[Dict[str, float]] = []
+    first = (lambda r: 0) if exclude_left is None else (lambda r: exclude_left(int(np.clip(r, 0, m - 1))))
+    for c0, c1 in bounds:
+        width = c1 - c0
+        radius = min(rng.uniform(16, 19) if tiny else rng.uniform(40, 60), 0.27 * width)
+        height = rng.uniform(500, 600) if tiny else rng.uniform(1200, 1600)
+        d_row = height * tan_z * math.cos(az) / 10.0
+        d_col = -height * tan_z * math.sin(az) / 10.0
+        reach = 1.15 * radius + 2                       # rows/cols a blob reaches from its centre
+        span = abs(d_row) + 2 * reach + 4               # rows taken by one cloud and its shadow
+        n_pairs = int(max(1, min(3, m // span)))
+        for k in range(n_pairs):
+            north = (k + 0.5) * m / n_pairs - span / 2 + reach + 2
+            south = north + abs(d_row)
+            rc, sr = (north, south) if d_row > 0 else (south, north)
+            lo = max(c0, first(sr + reach) + 2) + reach
+            sc = 0.5 * (lo + c1 - reach)
+            cc = sc - d_col
+            alpha, half = _blob(rng, radius, 3)
+            r0, k0 = int(round(rc)) - half, int(round(cc)) - half
+            _paste_max(cloud, alpha, r0, k0)
+            tex = (0.92 + 0.05 * smooth_noise(rng, alpha.shape, max(3.0, radius / 4))).clip(0.85, 1.0)
+            sl = _slices(bright.shape, alpha.shape, r0, k0)
+            if sl:
+                np.minimum(bright[sl[0]], np.where(alpha[sl[1]] > 0, tex[sl[1]], 1.0), out=bright[sl[0]])
+            _paste_max(shadow, alpha, int(round(sr)) - half, int(round(sc)) - half)
+            clouds.append({"row": round(rc, 2), "col": round(cc, 2), "radius_px": round(radius, 2),
+                           "top_height_m": round(height, 1), "shadow_row": round(sr, 2),
+                           "shadow_col": round(sc, 2)})
+    cirrus = np.zeros((m, m), dtype=np.float32)
+    return Scene(m, lc, brightness.astype(np.float32), vigour, cloud, bright, shadow, cirrus, [], clouds)
