@@ -141,6 +141,30 @@ def test_urban_and_bare_recovery_by_blobs():
     assert (cls[8:10, 8:10] == C.UNCLASSIFIED).all() and done == {"urban": 1, "bare": 0}
 
 
+def test_urban_recovery_evolution_takes_dark_streets_and_8_connected_blobs():
+    cci = np.full((9, 9), 190, dtype=np.uint8)
+    cls = np.full((9, 9), C.NOT_VEGETATED, dtype=np.uint8)
+    cls[1, 1] = cls[1, 7] = C.DARK_FEATURES              # dark street pixels
+    keep = np.zeros((9, 9), dtype=bool)
+    keep[1, 7] = True                                    # ... one in the terrain's cast shadow
+    # an oblique street: a diagonal staircase of UNCLASSIFIED pixels, and two cloudy pixels
+    # (shadow) beside its upper end
+    for i in range(3, 9):
+        cls[i, i - 3] = C.UNCLASSIFIED
+    cls[2, 0] = cls[2, 1] = C.CLOUD_SHADOWS
+    classic, evolution = cls.copy(), cls.copy()
+    recovery.urban_bare_recovery(classic, cci, C)
+    recovery.urban_bare_recovery(evolution, cci, C, evolution=True, keep=keep)
+    assert classic[1, 1] == C.DARK_FEATURES and evolution[1, 1] == C.NOT_VEGETATED
+    assert evolution[1, 7] == C.DARK_FEATURES
+    # 4-connected (classic): six one-pixel blobs; the top one's ring is mostly the two shadow
+    # pixels (ring pixels it shares with the next blob count for that one) -> kept
+    assert classic[3, 0] == C.UNCLASSIFIED and (classic[4:9, 1:6].diagonal() == C.NOT_VEGETATED).all()
+    # 8-connected (evolution): one street whose ring has 2 cloudy pixels of 22
+    assert all(evolution[i, i - 3] == C.NOT_VEGETATED for i in range(3, 9))
+
+
+
 # ----------------------------------------------------------------------------- terrain layers
 def test_hillshade_and_slope_like_gdaldem():
     flat = np.zeros((5, 5), dtype=np.float32)

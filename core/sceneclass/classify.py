@@ -9,8 +9,9 @@ Modes:
 * ``evolution`` (default, Sen2Cor 2.10+ behaviour as designed here): the classic steps plus the
   MSI parallax test (parallax.py), the monthly snow climatology instead of the static snow
   condition (snow.py), terrain cast shadows with a DEM (terrain.py, recovery.py), the dilation
-  of clouds and cloud shadows (dilation.py) and a water exclusion of the shadow test that no
-  longer discards shadowed vegetation (shadow.py).
+  of clouds and cloud shadows (dilation.py), a water exclusion of the shadow test that no
+  longer discards shadowed vegetation (shadow.py), and, with the ESA CCI land cover, an urban
+  recovery that also takes dark street pixels (recovery.py).
 
 Memory: the tile is processed in full-width strips of `block_rows` rows with the halos the
 neighbourhood steps need (4 rows for the snow ring and the 3 x 3 medians; the shadow projection
@@ -369,7 +370,9 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
             recovery.cirrus_recovery(bands, cls[r0:r1], ct, codes, None if dem is None else dem[r0:r1])
         steps.append("cirrus_recovery")
     if cci_lc is not None:
-        info["urban_bare_recovery"] = recovery.urban_bare_recovery(cls, cci_lc, codes)
+        keep = terrain.cast_shadow if (evolution and terrain is not None) else None
+        info["urban_bare_recovery"] = recovery.urban_bare_recovery(
+            cls, cci_lc, codes, evolution=evolution, keep=keep)
         steps.append("urban_bare_recovery")
     report(0.9, "scene classification: recoveries")
 

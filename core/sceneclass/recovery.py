@@ -53,6 +53,10 @@ CIRRUS_WATER_K, CIRRUS_WATER_FLOOR = 1.0, 0.0020
 CIRRUS_RECOVERY_DEM_MAX_M = np.float32(1500.0)
 # §5.5 urban/bare recovery (hard-coded): a blob is recovered when at most 35 % of its ring is cloudy.
 URBAN_RING_CLOUDY_MAX = 0.35
+# Connectivity of the urban/bare blobs: Sen2Cor 2.8 labels them with scipy's default structure
+# (4-connectivity, classic mode); the evolution mode uses 8 (urban_bare_recovery).
+URBAN_BLOB_CONNECTIVITY_CLASSIC = 4
+URBAN_BLOB_CONNECTIVITY_EVOLUTION = 8
 
 
 def _unc(cls: np.ndarray) -> np.ndarray:
@@ -270,10 +274,32 @@ def cirrus_recovery(b: Bands, cls: np.ndarray, thresholds: Tuple[float, float], 
     cls[hit] = codes.THIN_CIRRUS
 
 
-def urban_bare_recovery(cls: np.ndarray, cci_landcover: np.ndarray, codes: ClassCodes) -> Dict[str, int]:
+def urban_bare_recovery(cls: np.ndarray, cci_landcover: np.ndarray, codes: ClassCodes,
+                        evolution: bool = False,
+                        keep: Optional[np.ndarray] = None) -> Dict[str, int]:
     """Whole tile. For CCI urban (190) and then bare areas (200-202): not-classified -> 5; blobs
     of classes 7/8 on those areas whose one-pixel outer ring is at most 35 % cloudy (3, 7, 8, 9,
-    10) -> 5. A ring pixel touching two blobs is counted for the one with the larger label."""
+    10) -> 5.
+
+    Classic mode, as Sen2Cor 2.8 does it: blobs are 4-connected (scipy's default labelling); the
+    ring is every pixel outside the blobs that touches one (3 x 3 neighbourhood), NO_DATA
+    included (counted as not cloudy); a ring pixel touching two blobs is counted for the one
+    with the larger label.
+
+    Evolution mode (this project's design), two changes for built-up areas:
+    * DARK_FEATURES on CCI urban also -> 5, except where `keep` is set (the terrain's cast
+      shadow, when a DEM is given). At 20 m, asphalt, concrete and roof shadows mix into dark
+      pixels (B04 < 0.1 and 0.04 < B8A < 0.15: the step-1 dark features) whose B02/B11 (about
+      0.8) is above the soil recovery's 0.65, so the classic rules leave a share of every town's
+      street pixels in class 2. The evolution mode keeps class 2 for topographic (cast) shadows
+      (recovery.terrain_shadow_cleaning), so a dark pixel on the CCI urban map outside the
+      terrain's shadow is a built-up surface, i.e. NOT_VEGETATED.
+    * 8-connected blobs. Streets run at any angle: at 20 m an oblique street is a diagonal
+      staircase, which 4-connectivity cuts into single pixels. The ring test judges what
+      surrounds a blob (a cloud is surrounded by cloud edges, a street network by roofs); on
+      single-pixel fragments next to the coarse (300 m) CCI border it mostly sees the street
+      pixels just outside the CCI cell (UNCLASSIFIED, counted cloudy) and keeps them.
+    """
     cloudy_classes = (codes.CLOUD_SHADOWS, codes.UNCLASSIFIED, codes.MEDIUM_PROBA_CLOUDS,
                       codes.HIGH_PROBA_CLOUDS, codes.THIN_CIRRUS)
     done: Dict[str, int] = {}
@@ -282,13 +308,21 @@ def urban_bare_recovery(cls: np.ndarray, cci_landcover: np.ndarray, codes: Class
         if not area.any():
             done[name] = 0
             continue
-        cls[area & _unc(cls)] = codes.NOT_VEGETATED
-        blobs, count = label_objects(area & ((cls == codes.UNCLASSIFIED) | (cls == codes.MEDIUM_PROBA_CLOUDS)))
+        take = _unc(cls)
+        if evolution and name == "urban":
+            dark = cls == codes.DARK_FEATURES
+            if keep is not None:
+                dark &= ~keep
+            take |= dark
+        cls[area & take] = codes.NOT_VEGETATED
+        connectivity = URBAN_BLOB_CONNECTIVITY_EVOLUTION if evolution else URBAN_BLOB_CONNECTIVITY_CLASSIC
+        blobs, count = label_objects(area & ((cls == codes.UNCLASSIFIED) | (cls == codes.MEDIUM_PROBA_CLOUDS)),
+                                     connectivity=connectivity)
         if count == 0:
             done[name] = 0
             continue
         neighbour = ndimage.grey_dilation(blobs, footprint=SQUARE)
-        ring = (blobs == 0) & (neighbour > 0) & (cls != codes.NO_DATA)
+        ring = (blobs == 0) & (neighbour > 0)
         ring_labels = neighbour[ring]
         total = np.bincount(ring_labels, minlength=count + 1)
         cloudy = np.bincount(ring_labels, weights=np.isin(cls[ring], cloudy_classes), minlength=count + 1)
