@@ -164,6 +164,12 @@ def test_urban_recovery_evolution_takes_dark_streets_and_8_connected_blobs():
     assert all(evolution[i, i - 3] == C.NOT_VEGETATED for i in range(3, 9))
 
 
+def test_cci_water_recovery_keeps_the_given_shadows():
+    cls = row(C.CLOUD_SHADOWS, C.CLOUD_SHADOWS, C.DARK_FEATURES)
+    recovery.cci_water_recovery(cls, np.full(cls.shape, 2, dtype=np.uint8), C,
+                                keep=np.array([[True, False, False]]))
+    assert cls.tolist() == [[C.CLOUD_SHADOWS, C.WATER, C.WATER]]
+
 
 # ----------------------------------------------------------------------------- terrain layers
 def test_hillshade_and_slope_like_gdaldem():

@@ -4,13 +4,16 @@ import math
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from sen2cor_qgis.core.config import default_config
 from sen2cor_qgis.core.sceneclass import classify, shadow
 from sen2cor_qgis.core.sceneclass.bands import Bands
+from sen2cor_qgis.core.sceneclass.codes import ClassCodes
 from sen2cor_qgis.core.sceneclass.testing import disk_mask, paint, pixels, uniform
 
 TH = default_config().sc.thresholds
+C = ClassCodes()
 
 
 def test_height_profile_shape():
@@ -116,3 +119,79 @@ def test_shadow_class_on_a_scene(mode):
     assert np.mean(r.scl[sh] == 3) > 0.9
     assert not (r.scl[decoy] == 3).any()
     assert (r.scl[cloud] == 9).mean() > 0.95
+
+
+# ------------------------------------------------------ evolution: cover-specific shadow tests
+def test_median_histogram():
+    h = shadow.MedianHistogram()
+    assert math.isnan(h.median())
+    h.add(np.array([0.1, 0.2], dtype=np.float32))
+    h.add(np.array([0.3, 5.0, 0.0795], dtype=np.float32))     # 5.0 lands in the last bin
+    assert h.n == 5 and h.median() == pytest.approx(0.2, abs=shadow.REFERENCE_BIN)
+
+
+def test_cover_shadows_against_the_open_surfaces():
+    b = _bands(["shadowed_water", "water", "shadowed_urban", "shadowed_snow", "snow",
+                {"base": "snow", "B02": 0.48, "B03": 0.44, "B04": 0.43, "B8A": 0.38, "B11": 0.04,
+                 "B12": 0.03},                                           # sunlit snow + water
+                "shadowed_vegetation"])
+    cls = np.full(b.b02.shape, 100, dtype=np.uint8)
+    zone = np.ones(b.b02.shape, dtype=bool)
+    cand = shadow.cover_shadow_candidates(b, cls, zone, C, snow=True)[1, 1::3]
+    # water-like (1) and/or with the shadowed-snow signature (2); sunlit snow is both
+    assert cand.tolist() == [1, 1, 1, 3, 3, 3, 0]
+    refs = shadow.CoverReferences(water_b02=0.105, water_b03=0.079, water_pixels=500,
+                                  snow_b02=0.857, snow_b04_b02=0.949, snow_pixels=500)
+    full = shadow.cover_shadow_candidates(b, cls, zone, C, snow=True)
+    hit = shadow.cover_shadows(b, full, refs)[1, 1::3]
+    # the sunlit snow + water mixture is darker than the open snow but has its colour
+    assert hit.tolist() == [True, False, True, True, False, False, False]
+    # no open water (or snow) of MIN_REFERENCE_PIXELS: that test is not run
+    few = shadow.CoverReferences(0.105, 0.079, shadow.MIN_REFERENCE_PIXELS - 1, 0.857, 0.949, 0)
+    assert not shadow.cover_shadows(b, full, few).any()
+    # outside the projected zone, on clouds, cirrus or NO_DATA: no candidates
+    assert not shadow.cover_shadow_candidates(b, cls, ~zone, C, snow=True).any()
+    for c in (0, 8, 9, 10, 3):
+        assert not shadow.cover_shadow_candidates(b, np.full_like(cls, c), zone, C, snow=True).any()
+    assert (shadow.cover_shadow_candidates(b, cls, zone, C, snow=False) & shadow.CANDIDATE_SNOW == 0).all()
+
+
+@pytest.mark.parametrize("cover", ["water", "urban", "snow"])
+def test_cloud_shadows_on_water_urban_and_snow(cover):
+    # left quarter open water (the reference of the water test), the rest `cover`; a cloud, its
+    # shadow, and a shadow-like decoy on the sun side (outside the projected zone)
+    n = 160
+    sza, saa, res, height = 40.0, 160.0, 20.0, 1800.0
+    toa = uniform((n, n), cover)
+    paint(toa, np.zeros((n, n), dtype=bool) | (np.arange(n)[None, :] < 40), "water")
+    cloud = disk_mask((n, n), (125, 100), 12)
+    dr, dc = shadow.shadow_offset_px(height, sza, saa, res)
+    sh = disk_mask((n, n), (125 + dr, 100 + dc), 12) & ~cloud
+    decoy = disk_mask((n, n), (40, 135), 9)
+    paint(toa, sh | decoy, f"shadowed_{cover}")
+    paint(toa, cloud, "cloud")
+    evolution = classify(toa, sun_zenith=sza, sun_azimuth=saa, resolution=res, mode="evolution")
+    classic = classify(toa, sun_zenith=sza, sun_azimuth=saa, resolution=res, mode="classic")
+    assert np.mean(evolution.scl[sh] == 3) > 0.95
+    assert np.mean(classic.scl[sh] == 3) < 0.05
+    assert not (evolution.scl[decoy] == 3).any()
+    assert "cover_shadows" in evolution.info["steps"] and "cover_shadows" not in classic.info["steps"]
+    refs = evolution.info["cover_shadows"]["references"]
+    assert refs.has_water and refs.water_b03 == pytest.approx(0.079, abs=0.001)
+    # open surfaces in the projected zone stay what they are
+    zone_open = disk_mask((n, n), (125 + 0.6 * dr, 100 + 0.6 * dc), 30) & ~sh & ~cloud
+    zone_open &= ~ndimage.binary_dilation(sh | cloud, iterations=4)
+    assert zone_open.sum() > 100 and not (evolution.scl[zone_open] == 3).any()
+
+
+def test_shadowed_town_without_open_water_keeps_the_classic_exclusion():
+    n = 120
+    toa = uniform((n, n), "urban")
+    cloud = disk_mask((n, n), (95, 60), 10)
+    dr, dc = shadow.shadow_offset_px(1800.0, 40.0, 160.0, 20.0)
+    sh = disk_mask((n, n), (95 + dr, 60 + dc), 10) & ~cloud
+    paint(toa, sh, "shadowed_urban")
+    paint(toa, cloud, "cloud")
+    r = classify(toa, sun_zenith=40.0, sun_azimuth=160.0, resolution=20.0, mode="evolution")
+    assert not r.info["cover_shadows"]["references"].has_water
+    assert np.mean(r.scl[sh] == 3) < 0.05

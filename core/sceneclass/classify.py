@@ -10,21 +10,26 @@ Modes:
   MSI parallax test (parallax.py), the monthly snow climatology instead of the static snow
   condition (snow.py), terrain cast shadows with a DEM (terrain.py, recovery.py), the dilation
   of clouds and cloud shadows (dilation.py), a water exclusion of the shadow test that no
-  longer discards shadowed vegetation (shadow.py), and, with the ESA CCI land cover, an urban
-  recovery that also takes dark street pixels (recovery.py).
+  longer discards shadowed vegetation, cover-specific shadow tests on water, built-up ground
+  and snow against the scene's open water and snow (shadow.py), and, with the ESA CCI land
+  cover, an urban recovery that also takes dark street pixels (recovery.py).
 
 Memory: the tile is processed in full-width strips of `block_rows` rows with the halos the
 neighbourhood steps need (4 rows for the snow ring and the 3 x 3 medians; the shadow projection
 reads the cloud mask over the kernel's reach). Full-tile arrays kept at once: the class map and
-the encoded cloud and snow probabilities (uint8), the radiometric shadow term (float16) and a
-few boolean masks (about 9 bytes per pixel, 270 MB for a 20 m tile); bands are only read strip
-by strip (or object by object for the parallax test) through a `BandSource`.
+the encoded cloud and snow probabilities (uint8), the radiometric shadow term (float16), a few
+boolean masks and, in evolution mode, the uint8 candidates of the cover-specific shadow tests
+(about 10 bytes per pixel, 300 MB for a 20 m tile); bands are only read strip by strip (or
+object by object for the parallax test) through a `BandSource`.
 
 Pass order (the reference's step order is kept; steps that need the whole tile split the passes):
   1. strips: steps 1-10c (brightness, NDSI, snow, vegetation, soils, water, rocks/sand, B04/B11,
      cloud classes, thin and thick cirrus) and the radiometric shadow term;
   2. evolution: parallax test on the cloud and snow objects;
-  3. strips: cloud mask -> geometric shadow projection -> CLOUD_SHADOWS (step 11);
+  3. strips: cloud mask -> geometric shadow projection -> CLOUD_SHADOWS (step 11); evolution:
+     medians of the open water and snow outside the projected zone, and the candidates of the
+     cover-specific shadow tests (bands B02, B03, B04, B8A, B11 read once more);
+  3b. evolution, strips holding candidates: cover-specific CLOUD_SHADOWS (step 11, shadow.py);
   4. strips: recoveries (step 12) in the reference order; land-pixel and cirrus recoveries after
      tile-wide statistics passes; urban/bare recoveries on the whole map;
   5. evolution: cloud and shadow dilation;
@@ -301,15 +306,43 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
     kernel = shadow.shadow_kernel(round(sza), round(saa), resolution)
     info["shadow_kernel_px"] = kernel.weights.shape
     n_shadow = 0
+    # evolution: candidates of the cover-specific tests, then (after pass 3b) the pixels they found
+    cover = np.zeros(shape, dtype=np.uint8) if evolution else None
+    open_stats = shadow.OpenSurfaceStatistics() if evolution else None
     for r0 in range(0, nrows, block_rows):
         r1 = min(nrows, r0 + block_rows)
         geo = shadow.geometric_part(cloud_mask, kernel, nod, r0, r1)
         hit = shadow.shadow_mask(radiometric[r0:r1], geo)
         shadow.apply_shadows(cls[r0:r1], hit, codes)
         n_shadow += int(hit.sum())
+        if evolution:
+            c = cls[r0:r1]
+            zone = geo > shadow.SHADOW_THRESHOLD
+            if zone.any() or (c == codes.WATER).any() or (c == codes.SNOW_ICE).any():
+                bands = Bands.read(source, r0, r1, only=shadow.COVER_SHADOW_BANDS)
+                open_stats.add(bands, c, zone, codes)
+                cover[r0:r1] = shadow.cover_shadow_candidates(bands, c, zone, codes, snow=snow_run)
+                del bands
         report(0.5 + 0.2 * r1 / nrows, "scene classification: cloud shadows")
     del radiometric, cloud_mask, cloudy
     steps.append("cloud_shadows")
+
+    # ---- pass 3b: cover-specific cloud shadows on water and snow (evolution) -------------------
+    if evolution:
+        refs = open_stats.references()
+        n_cover = 0
+        for r0 in range(0, nrows, block_rows):
+            r1 = min(nrows, r0 + block_rows)
+            if not cover[r0:r1].any():
+                continue
+            bands = Bands.read(source, r0, r1, only=shadow.COVER_SHADOW_BANDS)
+            hit = shadow.cover_shadows(bands, cover[r0:r1], refs)
+            shadow.apply_shadows(cls[r0:r1], hit, codes)
+            cover[r0:r1] = hit
+            n_cover += int(hit.sum())
+        info["cover_shadows"] = {"references": refs, "pixels": n_cover}
+        n_shadow += n_cover
+        steps.append("cover_shadows")
 
     # ---- pass 4: recoveries (step 12) ----------------------------------------------------------
     snow_dilated = dilate_diamond(cls == codes.SNOW_ICE, recovery.SNOW_RECOVERY_RADIUS)
@@ -324,7 +357,8 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
         recovery.dark_vegetation_recovery(bands, c, th, codes)
         recovery.water_recovery(bands, c, th, codes)
         if cci_water is not None:
-            recovery.cci_water_recovery(c, cci_water[r0:r1], codes)
+            recovery.cci_water_recovery(c, cci_water[r0:r1], codes,
+                                        keep=None if cover is None else cover[r0:r1] > 0)
         if terrain is not None:
             t = terrain.crop(slice(r0, r1))
             recovery.dem_water_cleaning(c, t, codes)
@@ -338,7 +372,7 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
         if land_possible:
             land_stats.add(bands, c, codes, None if big_hpc is None else big_hpc[r0:r1])
         report(0.7 + 0.15 * r1 / nrows, "scene classification: recoveries")
-    del snow_dilated, big_hpc
+    del snow_dilated, big_hpc, cover
     steps += ["dark_vegetation_recovery", "water_recovery"]
     if cci_water is not None:
         steps.append("cci_water_recovery")

@@ -78,9 +78,13 @@ def water_recovery(b: Bands, cls: np.ndarray, th: Any, codes: ClassCodes) -> Non
     cls[hit] = codes.WATER
 
 
-def cci_water_recovery(cls: np.ndarray, cci_water: np.ndarray, codes: ClassCodes) -> None:
-    """CCI water bodies = 2 on classes 2, 3, not-classified and 7 -> 6."""
+def cci_water_recovery(cls: np.ndarray, cci_water: np.ndarray, codes: ClassCodes,
+                       keep: Optional[np.ndarray] = None) -> None:
+    """CCI water bodies = 2 on classes 2, 3, not-classified and 7 -> 6; pixels in `keep` are left
+    (evolution: the shadows that the cover-specific test found against the open water)."""
     cand = np.isin(cls, (codes.DARK_FEATURES, codes.CLOUD_SHADOWS, codes.UNCLASSIFIED, NOT_CLASSIFIED))
+    if keep is not None:
+        cand &= ~keep
     cls[cand & (cci_water == CCI_WB_WATER)] = codes.WATER
 
 

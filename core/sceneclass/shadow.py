@@ -20,6 +20,33 @@ a cloud shadow is lit by the diffuse sky only, so its SWIR signal nearly vanishe
 exceeds 6 like water; its B8A stays above its B04, so the refined exclusion keeps those shadows
 that the classic rule discards (this project's design).
 
+Evolution mode, cover-specific shadow tests (this project's design). The water exclusion above
+also removes two kinds of real shadow: shadowed water, which is water-like by construction, and
+shadowed built-up ground, whose SWIR is lit by the diffuse sky only (a few % of the irradiance
+at 1.6 um) so that B02/B11 exceeds 6 and B8A falls below B04 like water. And shadowed snow
+(bright in the visible, dark in the SWIR) is far from the reference shadow spectrum. Inside the
+projected shadow zone (geometric part > 0.05, the classic product rule with the radiometric term
+at 1) the evolution mode compares such pixels with the open (outside the zone) surfaces of the
+same cover in the scene, as tile-wide medians:
+* water-like pixels (the exclusion above) with B03 < 0.85 x and B02 <= 1.0 x the open water:
+  a cloud shadow removes the direct sun, about 80 % of the irradiance in B03 at SZA 45 deg, and
+  the water-leaving part of clear water is about half of its TOA B03, so shadowed water is about
+  35 % darker in B03 (shadowed built-up ground, path radiance plus diffuse light only, about 25 %
+  darker); 15 % stays clear of the texture of a water body. B02 carries the largest path
+  radiance, so it only guards against brighter (hazy, cloud-edge) pixels. This separates water
+  from its own shadow, so no fixed water brightness is assumed.
+* snow in shadow, with Sen2Cor's own signature of shadowed snow (the DEM recovery of §5.5:
+  B02 - B04 > 0.034, B8A < B04, B02 > 0.20), B02 < 0.60 x the open snow and B04/B02 < 0.80 x
+  the open snow's: in the shade snow keeps only the diffuse sky light (about 30 % of the global
+  irradiance in the blue; dirty or wet snow stays above 0.6 of clean snow), and that light is
+  bluer than the sun's (Rayleigh scattering), so shadowed snow is about half as red relative to
+  blue as sunlit snow. The colour test keeps out sunlit snow mixed with water or dark ground in
+  one pixel (lake shores, snow edges): darker, but with the colour of sunlit snow. Only when the
+  snow branch runs.
+Pixels so found are CLOUD_SHADOWS; the CCI water recovery leaves them (they were compared with
+the open water). No open water (or snow) of at least MIN_REFERENCE_PIXELS pixels: that test is
+not run (the classic exclusion stands, e.g. shadowed towns in a scene without water stay water).
+
 Image geometry: rows grow southwards, columns eastwards; the sun azimuth is clockwise from
 (grid) north. A cloud at height h casts its shadow at (drow, dcol) = h tan(SZA) / res *
 (cos SAA, -sin SAA).
@@ -37,6 +64,7 @@ from .bands import Bands
 from .codes import ClassCodes
 from .morphology import CROSS, median3
 from .ramps import ratio
+from .recovery import TOPO_B02_MIN, TOPO_B02_MINUS_B04
 
 # §5.4 (hard-coded in Sen2Cor): reference shadow spectrum for B02, B03, B04, B8A, B11, B12.
 REFERENCE_SHADOW_SPECTRUM = (0.12, 0.08, 0.06, 0.10, 0.0545, 0.0255)
@@ -117,6 +145,14 @@ def shadow_kernel(sun_zenith: float, sun_azimuth: float, resolution: float,
     return ShadowKernel(kernel, (int(-r0), int(-c0)))
 
 
+def water_like(b: Bands, water_needs_low_nir: bool = True) -> np.ndarray:
+    """Reference §5.4 radiometric step 6: B02/B11 > 6 (evolution: and B8A < B04)."""
+    water = ratio(b.b02, b.b11) > SHADOW_WATER_RATIO
+    if water_needs_low_nir:
+        water &= b.b8a < b.b04
+    return water
+
+
 def radiometric_part(b: Bands, th: Any, thin_cirrus: np.ndarray,
                      water_needs_low_nir: bool = False) -> np.ndarray:
     """Reference §5.4 radiometric steps 1-6 on a strip (reach 1 pixel). float32 0..1.
@@ -132,10 +168,7 @@ def radiometric_part(b: Bands, th: Any, thin_cirrus: np.ndarray,
     m = np.float32(1.0) - median3(abs_sum / np.float32(n))
     m[m < np.float32(1.0 - th.T_B02_B12)] = 0.0
     m[dark >= np.float32(1.0)] = 1.0
-    water = ratio(b.b02, b.b11) > SHADOW_WATER_RATIO
-    if water_needs_low_nir:
-        water &= b.b8a < b.b04
-    m[water] = 0.0
+    m[water_like(b, water_needs_low_nir)] = 0.0
     m[thin_cirrus] = 0.0
     return m
 
@@ -184,3 +217,121 @@ def shadow_mask(radiometric: np.ndarray, geometric: np.ndarray) -> np.ndarray:
 def apply_shadows(cls: np.ndarray, shadow: np.ndarray, codes: ClassCodes) -> None:
     """CLOUD_SHADOWS where `shadow`, overwriting any class except NO_DATA."""
     cls[shadow & (cls != codes.NO_DATA)] = codes.CLOUD_SHADOWS
+
+
+# ------------------------------------------------------ evolution: cover-specific shadow tests
+# Evolution mode (module notes): ratios of a pixel in the projected shadow zone to the median of
+# the open surfaces of its cover in the scene.
+WATER_SHADOW_B03_RATIO = np.float32(0.85)
+WATER_SHADOW_B02_RATIO = np.float32(1.0)
+SNOW_SHADOW_B02_RATIO = np.float32(0.60)
+SNOW_SHADOW_COLOUR_RATIO = np.float32(0.80)      # on B04/B02
+# Fewest open-surface pixels for a reference (4 ha at 20 m, 36 ha at 60 m).
+MIN_REFERENCE_PIXELS = 100
+# Bin of the tile-wide median histograms (reflectance) and their range.
+REFERENCE_BIN = 0.0005
+REFERENCE_MAX = 2.0
+# Bands the cover-specific tests read.
+COVER_SHADOW_BANDS = ("B02", "B03", "B04", "B8A", "B11")
+# Candidate flags (uint8 map).
+CANDIDATE_WATER = np.uint8(1)
+CANDIDATE_SNOW = np.uint8(2)
+
+
+class MedianHistogram:
+    """Median of values seen strip by strip (fixed bins of REFERENCE_BIN, int64 counts)."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(int(round(REFERENCE_MAX / REFERENCE_BIN)), dtype=np.int64)
+
+    def add(self, values: np.ndarray) -> None:
+        if values.size:
+            idx = np.clip((values / np.float32(REFERENCE_BIN)).astype(np.int64), 0, self.counts.size - 1)
+            self.counts += np.bincount(idx, minlength=self.counts.size)
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    def median(self) -> float:
+        """Centre of the bin holding the median; NaN without values."""
+        n = self.n
+        if n == 0:
+            return float("nan")
+        k = int(np.searchsorted(np.cumsum(self.counts), (n + 1) // 2))
+        return (k + 0.5) * REFERENCE_BIN
+
+
+@dataclass(frozen=True)
+class CoverReferences:
+    """Medians of the open (outside the projected shadow zone) water and snow of the tile."""
+
+    water_b02: float = float("nan")
+    water_b03: float = float("nan")
+    water_pixels: int = 0
+    snow_b02: float = float("nan")
+    snow_b04_b02: float = float("nan")
+    snow_pixels: int = 0
+
+    @property
+    def has_water(self) -> bool:
+        return self.water_pixels >= MIN_REFERENCE_PIXELS
+
+    @property
+    def has_snow(self) -> bool:
+        return self.snow_pixels >= MIN_REFERENCE_PIXELS
+
+
+class OpenSurfaceStatistics:
+    """Accumulates the open water (WATER) and open snow (SNOW_ICE) outside the zone, by strips."""
+
+    def __init__(self) -> None:
+        self.water_b02, self.water_b03 = MedianHistogram(), MedianHistogram()
+        self.snow_b02, self.snow_b04_b02 = MedianHistogram(), MedianHistogram()
+
+    def add(self, b: Bands, cls: np.ndarray, zone: np.ndarray, codes: ClassCodes) -> None:
+        water = (cls == codes.WATER) & ~zone
+        self.water_b02.add(b.b02[water])
+        self.water_b03.add(b.b03[water])
+        snow = (cls == codes.SNOW_ICE) & ~zone
+        self.snow_b02.add(b.b02[snow])
+        self.snow_b04_b02.add(ratio(b.b04[snow], b.b02[snow]))
+
+    def references(self) -> CoverReferences:
+        return CoverReferences(self.water_b02.median(), self.water_b03.median(), self.water_b03.n,
+                               self.snow_b02.median(), self.snow_b04_b02.median(), self.snow_b02.n)
+
+
+def snow_shadow_signature(b: Bands) -> np.ndarray:
+    """Sen2Cor's radiometry of shadowed snow (reference §5.5, topographic shadow over snow)."""
+    return ((b.b02 - b.b04) > TOPO_B02_MINUS_B04) & (b.b8a < b.b04) & (b.b02 > TOPO_B02_MIN)
+
+
+def cover_shadow_candidates(b: Bands, cls: np.ndarray, zone: np.ndarray, codes: ClassCodes,
+                            snow: bool) -> np.ndarray:
+    """uint8 flags of the pixels in `zone` that the cover-specific tests look at: water-like
+    (CANDIDATE_WATER) or with the shadowed-snow signature (CANDIDATE_SNOW, when `snow`). Never
+    NO_DATA, clouds, thin cirrus or pixels already CLOUD_SHADOWS (per pixel, no reach)."""
+    eligible = zone & ~np.isin(cls, (codes.NO_DATA, codes.CLOUD_SHADOWS, codes.MEDIUM_PROBA_CLOUDS,
+                                     codes.HIGH_PROBA_CLOUDS, codes.THIN_CIRRUS))
+    out = np.zeros(cls.shape, dtype=np.uint8)
+    if not eligible.any():
+        return out
+    out[eligible & water_like(b)] = CANDIDATE_WATER
+    if snow:
+        out[eligible & snow_shadow_signature(b)] |= CANDIDATE_SNOW
+    return out
+
+
+def cover_shadows(b: Bands, candidates: np.ndarray, refs: CoverReferences) -> np.ndarray:
+    """Candidates that are darker than the open surface of their cover (module notes)."""
+    hit = np.zeros(candidates.shape, dtype=bool)
+    if refs.has_water:
+        water = (candidates & CANDIDATE_WATER) > 0
+        hit |= (water & (b.b03 < WATER_SHADOW_B03_RATIO * np.float32(refs.water_b03))
+                & (b.b02 <= WATER_SHADOW_B02_RATIO * np.float32(refs.water_b02)))
+    if refs.has_snow:
+        snow = (candidates & CANDIDATE_SNOW) > 0
+        hit |= (snow & (b.b02 < SNOW_SHADOW_B02_RATIO * np.float32(refs.snow_b02))
+                & (ratio(b.b04, b.b02) < SNOW_SHADOW_COLOUR_RATIO * np.float32(refs.snow_b04_b02)))
+    return hit

@@ -1,7 +1,8 @@
 """Synthetic TOA scenes for the tests and the benchmark of the scene classification.
 
 The spectra are TOA reflectances of the sample-product generator's land covers (6S forward model
-of tools/sample_product at its default geometry, SZA 45 deg), rounded, plus two designed targets:
+of tools/sample_product at its default geometry, SZA 45 deg; "shadowed_*": full cloud shadow,
+i.e. the direct sunlight removed), rounded, plus two designed targets:
 a bright static ground material that passes Sen2Cor's cloud tests (a white roof / salt crust:
 bright and flat in the VNIR, B8A/B11 > 1.1 and B02/B11 > 1, so neither the soil nor the
 rocks/sand tests catch it) and an ice cloud with a snow-like NDSI.
@@ -23,6 +24,10 @@ _TABLE = {
     "snow":         (0.857, 0.799, 0.811, 0.794, 0.747, 0.197, 0.003, 0.077, 0.055),
     "cloud":        (0.703, 0.664, 0.693, 0.704, 0.719, 0.333, 0.029, 0.427, 0.279),
     "shadowed_vegetation": (0.082, 0.057, 0.031, 0.036, 0.051, 0.016, 0.001, 0.011, 0.004),
+    "urban":        (0.147, 0.136, 0.144, 0.159, 0.208, 0.061, 0.003, 0.226, 0.189),
+    "shadowed_urban": (0.093, 0.063, 0.043, 0.040, 0.031, 0.011, 0.001, 0.012, 0.007),
+    "shadowed_water": (0.083, 0.051, 0.029, 0.024, 0.012, 0.007, 0.001, 0.002, 0.001),
+    "shadowed_snow": (0.275, 0.195, 0.142, 0.126, 0.083, 0.023, 0.001, 0.005, 0.003),
     "bright_ground": (0.350, 0.360, 0.370, 0.380, 0.400, 0.120, 0.003, 0.340, 0.280),
     "ice_cloud":    (0.800, 0.780, 0.780, 0.770, 0.740, 0.300, 0.008, 0.160, 0.110),
 }
