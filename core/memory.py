@@ -5,11 +5,18 @@ of block-wise processing come from glibc's heap arenas, which keep freed pages: 
 released its arrays still holds hundreds of MB of resident memory (measured: reading the 12 bands
 of a 20 m tile leaves 517 MB resident, 340 MB after malloc_trim). `release_memory()` asks glibc to
 return them (malloc_trim); elsewhere (no glibc) it does nothing.
+
+Every thread that allocates gets its own glibc arena (up to 8 per core), and each arena keeps its
+own freed pages: with the correction's band threads, the image writers and GDAL's codec threads a
+full 10 m run held about 120 MB more than with two arenas, at the same speed (measured on a full
+tile with GeoTIFF output: 1098 MB -> 974 MB peak). `limit_malloc_arenas()` caps them (mallopt
+M_ARENA_MAX) unless MALLOC_ARENA_MAX is set in the environment.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from typing import Any, Optional
 
 _LIBC: Optional[Any] = None
@@ -35,3 +42,16 @@ def release_memory() -> bool:
         return False
     lib.malloc_trim(0)
     return True
+
+
+M_ARENA_MAX = -8                       # glibc mallopt parameter number
+DEFAULT_MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = DEFAULT_MALLOC_ARENAS) -> bool:
+    """Cap glibc's heap arenas for threads created from now on (module notes); True when set.
+    An explicit MALLOC_ARENA_MAX in the environment wins."""
+    lib = _libc()
+    if lib is None or not hasattr(lib, "mallopt") or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    return bool(lib.mallopt(M_ARENA_MAX, max(1, int(arenas))))
