@@ -2,10 +2,10 @@
 """Benchmark of the atmospheric correction on a full-size generated tile at 20 m.
 
     .venv/bin/python tools/bench_atmcorr.py [--product PATH.SAFE] [--work build/bench_atmcorr]
-                                            [--size full|small] [--table tests/data/atmcorr/sixs_scene_table.json]
+                                            [--size full_coverage|full|small] [--table tests/data/atmcorr/sixs_scene_table.json]
 
-Generates (once, cached in --work) the full-size sample product (10980 x 10980 at 10 m, data in
-the central 5490 x 5490 window), reads the 12 bands at 20 m as L1C DN (the pipeline's
+Generates (once, cached in --work) the full-size sample product (default full_coverage: 10980 x
+10980 at 10 m with data in every pixel; 'full' has data in the central 5490 x 5490 window only), reads the 12 bands at 20 m as L1C DN (the pipeline's
 ArraySource, 2 bytes per pixel and band), runs the scene classification (for the SCL the
 correction needs; timed separately) and `core.atmcorr.correct` with the 6S scene table, the
 output bands handed to a sink that encodes them (uint16 DN) and drops them - as the pipeline's
@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--product", type=Path, default=None, help="an existing L1C .SAFE")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench_atmcorr")
-    ap.add_argument("--size", choices=("full", "small", "tiny"), default="full")
+    ap.add_argument("--size", choices=("full_coverage", "full", "small", "tiny"),
+                    default="full_coverage")
     ap.add_argument("--table", type=Path, default=ROOT / "tests" / "data" / "atmcorr" / "sixs_scene_table.json")
     ap.add_argument("--no-tracemalloc", action="store_true", help="RSS only (tracemalloc slows numpy a little)")
     ap.add_argument("--adj-km", type=float, default=None, help="override Adj_Km (default: the GIPP's 1.0)")

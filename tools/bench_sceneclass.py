@@ -3,7 +3,7 @@
 band reading (JPEG 2000 decoding + resampling) and of the classification, and peak memory.
 
     .venv/bin/python tools/bench_sceneclass.py [--product L1C.SAFE] [--work build/bench_sceneclass]
-                                               [--size full|small] [--mode evolution|classic] [--res 20|60]
+                                               [--size full_coverage|full|small] [--mode evolution|classic] [--res 20|60]
 
 Without --product the generator's product of --size is made once in --work. The measurement is
 `core.sceneclass.benchmark.run` (reading through core.sceneclass.product_inputs, then
@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--product")
     parser.add_argument("--work", default=str(ROOT / "build" / "bench_sceneclass"))
-    parser.add_argument("--size", default="full", choices=("full", "small", "tiny"))
+    parser.add_argument("--size", default="full_coverage",
+                        choices=("full_coverage", "full", "small", "tiny"))
     parser.add_argument("--mode", default="evolution", choices=("evolution", "classic"))
     parser.add_argument("--res", type=int, default=20, choices=(20, 60))
     args = parser.parse_args(argv)
