@@ -42,6 +42,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .memory import release_memory
+from .raster.packed import PackedMask
 from .pipeline import ProcessingOptions, Schedule, SceneClassificationOnly, _span
 
 BANDS_10 = ("B02", "B03", "B04", "B08")
@@ -76,6 +77,8 @@ class FullProcessing(SceneClassificationOnly):
         self.scene_classification_only = False     # §4.1 step 6: SCL all NO_DATA
         self.cams: Any = None                       # core.auxdata.cams_inputs.CamsInputs
         self.database_10m: Any = None               # 10 m bands kept by the 20 m read
+        self.nodata_10m: Any = None                 # and their NO_DATA (PackedMask)
+        self.database_grid: Any = None              # the classification grid's bands
 
     # -- auxiliary data --------------------------------------------------------------------------
     @property
@@ -175,12 +178,16 @@ class FullProcessing(SceneClassificationOnly):
         with contextlib.ExitStack() as stack:
             imgdb = stack.enter_context(self.work_database(res))    # one band in memory at a time
             # the 10 m bands decoded for their 20 m means are kept at 10 m for the 10 m run
+            self.database_grid = imgdb
             self.database_10m = (stack.enter_context(self.work_database(10))
                                  if res == 20 and 10 in self.schedule.native else None)
+            if self.database_10m is not None:          # NO_DATA of the kept bands, 1 bit a pixel
+                self.nodata_10m = PackedMask(self.product.band_size(BANDS_10[0]))
             # no local reference: _classify_and_correct drops parts of the inputs as it goes
             self._classify_and_correct(tmp, names, product_source(
                 self.product, res, progress=_span(self.step, self.READ, self.CLASSIFY),
-                database=imgdb, bands=BANDS_20_60 + ("B10",), native_database=self.database_10m))
+                database=imgdb, bands=BANDS_20_60 + ("B10",), native_database=self.database_10m,
+                native_nodata=self.nodata_10m))
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
         sc = self.classify(inputs, self.CORRECT)
@@ -204,6 +211,7 @@ class FullProcessing(SceneClassificationOnly):
             with self.open_images(tmp, names) as images:
                 coarsest_tci = self.correct_classification_grid(images, inputs, sc)
                 del inputs
+                self.database_grid.close()       # its bands are done with (and its caches)
                 if 10 in self.schedule.native:
                     self.correct_10m(images, sc)
                 images.write_preview(*coarsest_tci)
@@ -334,20 +342,18 @@ class FullProcessing(SceneClassificationOnly):
         with contextlib.ExitStack() as stack:
             db = self.database_10m or stack.enter_context(self.work_database(10))
             shape = product.band_size(BANDS_10[0])
-            nodata = np.zeros(shape, dtype=bool)
+            nodata = self.nodata_10m if self.database_10m is not None else PackedMask(shape)
             for i, band in enumerate(BANDS_10):
                 self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
-                rows = self._strip_rows_10m(band)
-                if band in db:                            # decoded during the 20 m read
-                    for r0, dn in db.strips(band, rows):
-                        nodata[r0:r0 + dn.shape[0]] |= dn == nod_value
+                if band in db:              # decoded (and its NO_DATA taken) by the 20 m read
                     continue
+                rows = self._strip_rows_10m(band)
                 db.create(band, shape, np.uint16)
                 for r0 in range(0, shape[0], rows):      # never a whole 10 m band in memory
                     n = min(rows, shape[0] - r0)
                     dn = product.read_band(band, (r0, 0, n, shape[1]))
                     db.put_strip(band, r0, dn)
-                    nodata[r0:r0 + n] |= dn == nod_value
+                    nodata.or_rows(r0, dn == nod_value)
                     del dn
                 product.close_band(band)
             source = DatabaseBandSource(db, BANDS_10, offset={b: product.bands[b].radio_add_offset

@@ -155,6 +155,8 @@ def _source_of(toa):
 
 def _nodata_of(source, bands, nodata, block_rows):
     if nodata is not None:
+        if not isinstance(nodata, np.ndarray) and hasattr(nodata, "shape") and hasattr(nodata, "__getitem__"):
+            return nodata              # a row-sliceable mask (core.raster.packed.PackedMask)
         return np.asarray(nodata, dtype=bool)
     if not isinstance(source, _FloatSource):
         raise ValueError("`nodata` is required when `toa` is a BandSource")
@@ -270,7 +272,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
     providers = terms_provider if isinstance(terms_provider, Mapping) else {
         str(getattr(terms_provider, "aerosol_model", "RURAL")).upper(): terms_provider}
     evaluators = {k.upper(): TermsEvaluator(p, geometry, ozone.lut_du) for k, p in providers.items()}
-    terrain = prepare_terrain(dem, res, cfg, elevation_km, valid=None if dem is None else ~nod,
+    terrain = prepare_terrain(dem, res, cfg, elevation_km, valid=None if dem is None else ~np.asarray(nod),
                               block_rows=block_rows)
     wv_start = season_mod.water_vapour_start(season_name, ac)
     adj_km = float(cfg.adj_km)

@@ -147,7 +147,7 @@ def quality_defects(product: L1CProduct, resolution: int,
 
 
 def product_source(product: L1CProduct, resolution: int, progress=None, database=None,
-                   bands=None, native_database=None):
+                   bands=None, native_database=None, native_nodata=None):
     """(source of the bands as DN, nodata, saturated) on the working grid.
 
     `bands`: which of BANDS_20_60 the source keeps (default: the classification's; all bands
@@ -160,6 +160,7 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
     if resolution not in (20, 60):
         raise ValueError("scene classification runs at 20 m or 60 m")
     keep = CLASSIFICATION_BANDS if bands is None else tuple(bands)
+    native_nodata_dn = product.special_values.get("NODATA", 0)
     arrays: Dict[str, np.ndarray] = {}
     kept = []
     nodata = saturated = None
@@ -171,7 +172,10 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
         sink = None
         if native_database is not None and NATIVE_RESOLUTION[band] == 10:
             native_database.create(band, product.band_size(band), np.uint16)
-            sink = (lambda r0, strip, band=band: native_database.put_strip(band, r0, strip))
+            def sink(r0, strip, band=band):
+                native_database.put_strip(band, r0, strip)
+                if native_nodata is not None:
+                    native_nodata.or_rows(r0, strip == native_nodata_dn)
         dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink)
         nodata = nod if nodata is None else (nodata | nod)
         saturated = sat if saturated is None else (saturated | sat)
