@@ -259,6 +259,18 @@ def _paste_max(dst, src, r0, c0):
         np.maximum(dst[sl[0]], src[sl[1]], out=dst[sl[0]])
 
 
+def _paint_cloud(rng, cloud, bright, shadow, alpha, half: int, radius: float, centre, shadow_centre) -> None:
+    """Paste one cloud blob (fraction `alpha`) at `centre`, darken its brightness texture and
+    paste its shadow at `shadow_centre` ((row, col) in pixels, blob centred)."""
+    r0, c0 = int(round(centre[0])) - half, int(round(centre[1])) - half
+    _paste_max(cloud, alpha, r0, c0)
+    tex = (0.92 + 0.05 * smooth_noise(rng, alpha.shape, max(3.0, radius / 4))).clip(0.85, 1.0)
+    sl = _slices(bright.shape, alpha.shape, r0, c0)
+    if sl:
+        np.minimum(bright[sl[0]], np.where(alpha[sl[1]] > 0, tex[sl[1]], 1.0), out=bright[sl[0]])
+    _paste_max(shadow, alpha, int(round(shadow_centre[0])) - half, int(round(shadow_centre[1])) - half)
+
+
 def _clouds(rng, m, sun_zenith, sun_azimuth, keep_out, exclude_left):
     tiny = m < 600
     area_km2 = (m * 0.01) ** 2
@@ -292,13 +304,7 @@ def _clouds(rng, m, sun_zenith, sun_azimuth, keep_out, exclude_left):
             break
         else:
             continue
-        r0, c0 = int(round(rc)) - half, int(round(cc)) - half
-        _paste_max(cloud, alpha, r0, c0)
-        tex = (0.92 + 0.05 * smooth_noise(rng, alpha.shape, max(3.0, radius / 4))).clip(0.85, 1.0)
-        sl = _slices(bright.shape, alpha.shape, r0, c0)
-        if sl:
-            np.minimum(bright[sl[0]], np.where(alpha[sl[1]] > 0, tex[sl[1]], 1.0), out=bright[sl[0]])
-        _paste_max(shadow, alpha, int(round(rc + d_row)) - half, int(round(cc + d_col)) - half)
+        _paint_cloud(rng, cloud, bright, shadow, alpha, half, radius, (rc, cc), (rc + d_row, cc + d_col))
         clouds.append({"row": round(rc, 2), "col": round(cc, 2), "radius_px": round(radius, 2),
                        "top_height_m": round(height, 1), "shadow_row": round(sr, 2),
                        "shadow_col": round(sc, 2)})
@@ -373,13 +379,7 @@ def _shadowed_covers_scene(rng, m: int, sun_zenith: float, sun_azimuth: float,
             sc = 0.5 * (lo + c1 - reach)
             cc = sc - d_col
             alpha, half = _blob(rng, radius, 3)
-            r0, k0 = int(round(rc)) - half, int(round(cc)) - half
-            _paste_max(cloud, alpha, r0, k0)
-            tex = (0.92 + 0.05 * smooth_noise(rng, alpha.shape, max(3.0, radius / 4))).clip(0.85, 1.0)
-            sl = _slices(bright.shape, alpha.shape, r0, k0)
-            if sl:
-                np.minimum(bright[sl[0]], np.where(alpha[sl[1]] > 0, tex[sl[1]], 1.0), out=bright[sl[0]])
-            _paste_max(shadow, alpha, int(round(sr)) - half, int(round(sc)) - half)
+            _paint_cloud(rng, cloud, bright, shadow, alpha, half, radius, (rc, cc), (sr, sc))
             clouds.append({"row": round(rc, 2), "col": round(cc, 2), "radius_px": round(radius, 2),
                            "top_height_m": round(height, 1), "shadow_row": round(sr, 2),
                            "shadow_col": round(sc, 2)})
