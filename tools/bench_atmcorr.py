@@ -5,12 +5,14 @@
                                             [--size full_coverage|full|small] [--table tests/data/atmcorr/sixs_scene_table.json]
 
 Generates (once, cached in --work) the full-size sample product (default full_coverage: 10980 x
-10980 at 10 m with data in every pixel; 'full' has data in the central 5490 x 5490 window only), reads the 12 bands at 20 m as L1C DN (the pipeline's
-ArraySource, 2 bytes per pixel and band), runs the scene classification (for the SCL the
-correction needs; timed separately) and `core.atmcorr.correct` with the 6S scene table, the
-output bands handed to a sink that encodes them (uint16 DN) and drops them - as the pipeline's
-writer would after writing. Prints wall time and peak memory (process RSS sampled every 20 ms,
-and numpy/Python allocations by tracemalloc) per stage; the correction's own stages come from its
+10980 at 10 m with data in every pixel; 'full' has data in the central 5490 x 5490 window only),
+reads the 12 bands at 20 m as L1C DN into an HDF5 work database (as the pipeline does: the
+correction reads them strip by strip), runs the scene classification (for the SCL the
+correction needs; timed separately) and `core.atmcorr.correct` with the 6S scene table (Altitude
+0: the scene is at sea level), the output bands handed to a sink that encodes them (uint16 DN)
+and drops them - as the pipeline's writer would after writing. Prints wall time and peak memory
+(process RSS sampled every 20 ms, and numpy/Python allocations by tracemalloc) per stage; the
+correction's own stages come from its
 progress messages. Targets (issue 4): the whole 20 m correction under 120 s and 1.5 GB peak.
 """
 from __future__ import annotations
@@ -123,9 +125,10 @@ def main(argv=None) -> int:
             safe = generate_product(args.work / args.size, size=args.size, truth=False)
             print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
     print(f"product: {safe}")
-    cfg = default_config()
+    from sen2cor_qgis.core.config.loader import apply_overrides
+    # the generated scene lies at sea level (no DEM): Altitude 0 instead of the GIPP's default
+    cfg = apply_overrides(default_config(), {"Altitude": 0.0})
     if args.adj_km is not None:
-        from sen2cor_qgis.core.config.loader import apply_overrides
         cfg = apply_overrides(cfg, {"Adj_Km": args.adj_km})
     provider = SceneTableProvider(args.table)
     if not args.no_tracemalloc:
@@ -133,7 +136,10 @@ def main(argv=None) -> int:
     mon = Monitor()
     mon.enter("read bands (20 m DN)")
     product = read_l1c(safe)
-    source, nodata, sat = product_source(product, 20, bands=BANDS_20_60)   # every band, as DN
+    # every band as DN in a chunked HDF5 work database, strip by strip, as the pipeline reads them
+    from sen2cor_qgis.core.raster.workdb import WorkDatabase
+    database = WorkDatabase(args.work, "bench_atmcorr_20m_imgdb")
+    source, nodata, sat = product_source(product, 20, bands=BANDS_20_60, database=database)
     shape = nodata.shape
     mon.enter("scene classification")
     sc = classify_product(product, 20, config=cfg, inputs=(source, nodata, sat))
@@ -156,6 +162,7 @@ def main(argv=None) -> int:
                      progress=lambda f, m: mon.enter(stage_of(m)))
     ac_seconds = time.perf_counter() - t_ac
     mon.stop()
+    database.close()
     peak_total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"\ngrid {shape[0]} x {shape[1]} at 20 m, valid pixels {100 * (~nodata).mean():.1f} %, "
           f"{len(written)} bands corrected, cores {os.cpu_count()}")
