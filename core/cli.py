@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from .errors import Sen2CorError
+from .memory import limit_malloc_arenas
 from .version import PLUGIN_VERSION, SEN2COR_VERSION
 
 log = logging.getLogger("sen2cor_qgis")
@@ -276,6 +277,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Console entry point; returns the exit status."""
     args = parse_args(argv)
     _setup_logging(args.debug)
+    limit_malloc_arenas()       # a conversion process: its threads share two heap arenas
     started = time.monotonic()
     try:
         l2a = run(args)

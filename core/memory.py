@@ -10,7 +10,10 @@ Every thread that allocates gets its own glibc arena (up to 8 per core), and eac
 own freed pages: with the correction's band threads, the image writers and GDAL's codec threads a
 full 10 m run held about 120 MB more than with two arenas, at the same speed (measured on a full
 tile with GeoTIFF output: 1098 MB -> 974 MB peak). `limit_malloc_arenas()` caps them (mallopt
-M_ARENA_MAX) unless MALLOC_ARENA_MAX is set in the environment.
+M_ARENA_MAX) unless MALLOC_ARENA_MAX is set in the environment. The cap is process-wide and
+glibc only honours it while few arenas exist, so the conversion command calls it at start-up
+(`L2A_Process`); a host process (QGIS, a Dask worker) keeps its own allocator settings - set
+MALLOC_ARENA_MAX=2 in its environment to get the same effect.
 """
 from __future__ import annotations
 

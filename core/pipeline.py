@@ -34,7 +34,6 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from .errors import CancelledError, ConfigError
-from .memory import limit_malloc_arenas
 
 ProgressCallback = Callable[[float, str], None]
 OUTPUT_FORMATS = ("JP2", "TIF", "RAW")
@@ -216,7 +215,6 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
     log.setLevel(level)
     report = RunReport(level)
     log.addHandler(report)
-    limit_malloc_arenas()                 # the run's threads share two heap arenas (core.memory)
     try:
         with gdal_block_cache(options.memory_limit_mb):
             return _process(l1c_path, options, config, log, report, step, progress, cancel, started)

@@ -21,3 +21,19 @@ def test_packed_mask_reads_like_the_boolean_array():
     assert mask.any() and mask.nbytes == 37 * 126 and mask.shape == full.shape
     assert not PackedMask((4, 9)).any()
     np.testing.assert_array_equal(np.asarray(PackedMask.from_array(full)), full)
+
+
+def test_packed_mask_tuple_keys_and_checks():
+    import pytest
+
+    full = np.random.default_rng(4).random((20, 30)) < 0.5
+    mask = PackedMask.from_array(full)
+    np.testing.assert_array_equal(mask[3, 5:9], full[3, 5:9])
+    assert mask[3, 7] == full[3, 7]
+    rows, cols = np.array([1, 4, 9]), np.array([0, 29, 3])
+    np.testing.assert_array_equal(mask[rows, cols], full[rows, cols])      # point selection
+    np.testing.assert_array_equal(~mask, ~full)
+    with pytest.raises(ValueError):
+        mask.or_rows(0, np.zeros((2, 29), dtype=bool))                      # narrower rows
+    with pytest.raises(ValueError):
+        mask.or_rows(19, np.zeros((2, 30), dtype=bool))                     # past the end

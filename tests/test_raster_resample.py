@@ -186,3 +186,11 @@ def test_block_mean_dn_equals_the_plain_block_reduction(f, nodata_value, valid_o
     np.testing.assert_array_equal(empty, count == 0)
     np.testing.assert_array_equal(rs.block_any(dn == nodata_value, f), count < f * f)
     np.testing.assert_array_equal(rs.block_sum(dn, f, np.uint64), blocks.sum(axis=(1, 3)))
+
+
+def test_block_mean_dn_integer_types():
+    dn = np.array([[1, 2, 3, 4], [5, 6, 7, 8]], dtype=np.int32)
+    mean, _ = rs.block_mean_dn(dn, 2)
+    assert mean.tolist() == [[4, 6]]                       # floor(3.5 + 0.5), floor(5.5 + 0.5)
+    with pytest.raises(TypeError):
+        rs.block_mean_dn(dn.astype(np.float32), 2)

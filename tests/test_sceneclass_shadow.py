@@ -195,3 +195,26 @@ def test_shadowed_town_without_open_water_keeps_the_classic_exclusion():
     r = classify(toa, sun_zenith=40.0, sun_azimuth=160.0, resolution=20.0, mode="evolution")
     assert not r.info["cover_shadows"]["references"].has_water
     assert np.mean(r.scl[sh] == 3) < 0.05
+
+
+def test_water_in_the_terrain_cast_shadow_is_not_a_cloud_shadow():
+    """Water darkened by a ridge's cast shadow inside a cloud's projected zone stays WATER (the
+    cover-specific test leaves the terrain's cast shadow out, evolution mode with a DEM)."""
+    from sen2cor_qgis.core.sceneclass.terrain import cast_shadow
+
+    n = 160
+    sza, saa, res, height = 40.0, 160.0, 20.0, 1800.0
+    toa = uniform((n, n), "water")
+    cloud = disk_mask((n, n), (125, 100), 12)
+    dr, dc = shadow.shadow_offset_px(height, sza, saa, res)
+    dark = disk_mask((n, n), (125 + dr, 100 + dc), 12) & ~cloud
+    paint(toa, dark, "shadowed_water")             # as dark as a cloud shadow, but from the ridge
+    paint(toa, cloud, "cloud")
+    dem = np.zeros((n, n), dtype=np.float32)
+    dem[70:73, 30:150] = 3000.0                     # a ridge on the sun side of the dark water
+    cast = cast_shadow(dem, res, sza, saa)
+    assert cast[dark].mean() > 0.95
+    with_dem = classify(toa, sun_zenith=sza, sun_azimuth=saa, resolution=res, mode="evolution", dem=dem)
+    assert np.mean(with_dem.scl[dark] == C.WATER) > 0.95
+    without = classify(toa, sun_zenith=sza, sun_azimuth=saa, resolution=res, mode="evolution")
+    assert np.mean(without.scl[dark] == 3) > 0.95   # no DEM: nothing tells the two shadows apart

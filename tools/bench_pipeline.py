@@ -71,8 +71,10 @@ def vm_hwm_mb() -> float:
 def run_case(product: str, out: str, case: str, threads: int) -> dict:
     """Run process_product for one case; returns stage times, total and peak RSS."""
     _imports()
+    from sen2cor_qgis.core.memory import limit_malloc_arenas
     from sen2cor_qgis.core.pipeline import ProcessingOptions, process_product
 
+    limit_malloc_arenas()            # as L2A_Process does at start-up (core.memory)
     extra = dict(CASES[case][1])
     overrides = {"Nr_Threads": threads} if threads else {}
     options = ProcessingOptions(output_dir=out, overrides=overrides, **extra)

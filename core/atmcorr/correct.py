@@ -77,6 +77,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import CancelledError
+from ..raster.packed import PackedMask
 from . import cirrus as cirrus_mod
 from . import encoding, season as season_mod, visibility as vis
 from . import watervapour as wvmod
@@ -155,8 +156,8 @@ def _source_of(toa):
 
 def _nodata_of(source, bands, nodata, block_rows):
     if nodata is not None:
-        if not isinstance(nodata, np.ndarray) and hasattr(nodata, "shape") and hasattr(nodata, "__getitem__"):
-            return nodata              # a row-sliceable mask (core.raster.packed.PackedMask)
+        if isinstance(nodata, PackedMask):
+            return nodata              # a bit-packed mask, read by rows
         return np.asarray(nodata, dtype=bool)
     if not isinstance(source, _FloatSource):
         raise ValueError("`nodata` is required when `toa` is a BandSource")

@@ -25,20 +25,35 @@ class PackedMask:
         return out
 
     def or_rows(self, row0: int, rows: np.ndarray) -> None:
-        """mask[row0:row0 + len(rows)] |= rows."""
+        """mask[row0:row0 + len(rows)] |= rows (full-width rows)."""
         rows = np.asarray(rows, dtype=bool)
+        if rows.ndim != 2 or rows.shape[1] != self.shape[1] or not 0 <= row0 <= self.shape[0] - rows.shape[0]:
+            raise ValueError(f"rows of shape {rows.shape} at row {row0} do not fit a mask of shape {self.shape}")
         self.bits[row0:row0 + rows.shape[0]] |= np.packbits(rows, axis=1)
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, tuple):
-            return self[key[0]][(slice(None),) + tuple(key[1:])]
+    def _rows(self, key: Any) -> np.ndarray:
         rows = self.bits[key]
         if rows.ndim == 1:
             return np.unpackbits(rows, count=self.shape[1]).astype(bool)
         return np.unpackbits(rows, axis=1, count=self.shape[1]).astype(bool)
 
-    def __array__(self, dtype=None) -> np.ndarray:
-        out = self[:]
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """numpy indexing semantics; only the rows asked for are unpacked."""
+        if not isinstance(key, tuple):
+            return self._rows(key)
+        if len(key) == 1:
+            return self._rows(key[0])
+        index = np.arange(self.shape[0])[key[0]]          # the rows, as numpy resolves them
+        rows = self._rows(np.atleast_1d(index))
+        if np.ndim(index) == 0:
+            return rows[0][key[1:]]
+        return rows[(np.arange(index.size).reshape(np.shape(index)),) + tuple(key[1:])]
+
+    def __invert__(self) -> np.ndarray:
+        return ~np.asarray(self)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self._rows(slice(None))
         return out if dtype is None else out.astype(dtype)
 
     def any(self) -> bool:

@@ -55,9 +55,12 @@ def block_mean_dn(dn: np.ndarray, factor: int, nodata_value: int = 0,
     False is Sen2Cor's plain mean of all pixels. The shape must be a multiple of `factor`.
     """
     f = int(factor)
+    dn = np.asarray(dn)
     h, w = dn.shape
     if h % f or w % f:
         raise ValueError(f"shape {dn.shape} is not a multiple of {f}")
+    if dn.dtype.kind not in "ui":
+        raise TypeError(f"block_mean_dn takes integer DN, got {dn.dtype}")
     if f == 1:
         return dn.astype(np.uint16, copy=True), dn == nodata_value
     mean = np.empty((h // f, w // f), dtype=np.uint16)
@@ -67,12 +70,13 @@ def block_mean_dn(dn: np.ndarray, factor: int, nodata_value: int = 0,
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
         strip = dn[r0:r1]
-        total = block_sum(strip, f, np.uint64 if strip.dtype.itemsize > 2 else np.uint32)
+        total = block_sum(strip, f, np.uint32 if dn.dtype.kind == "u" and dn.dtype.itemsize <= 2
+                          else np.int64)
         invalid = strip == nodata_value
         if invalid.any():
             bad = block_sum(invalid.view(np.uint8), f, np.uint32)
             if nodata_value:
-                total -= bad * np.uint32(nodata_value)
+                total -= bad.astype(total.dtype) * total.dtype.type(nodata_value)
             count = cells - bad.astype(np.int64)
         else:
             count = np.full(total.shape, cells, dtype=np.int64)
@@ -92,7 +96,7 @@ def block_sum(values: np.ndarray, factor: int, dtype=np.uint32) -> np.ndarray:
     f = int(factor)
     rows = values[0::f].astype(dtype)
     for i in range(1, f):
-        rows += values[i::f]
+        np.add(rows, values[i::f], out=rows, casting="unsafe")
     out = rows[:, 0::f].copy()
     for j in range(1, f):
         out += rows[:, j::f]

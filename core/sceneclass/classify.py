@@ -318,9 +318,16 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
         if evolution:
             c = cls[r0:r1]
             zone = geo > shadow.SHADOW_THRESHOLD
+            if terrain is not None and terrain.cast_shadow is not None:
+                # water and snow in the terrain's cast shadow are dark without any cloud: neither
+                # candidates nor part of the open-surface references
+                zone = zone & ~terrain.cast_shadow[r0:r1]
+                not_open = zone | terrain.cast_shadow[r0:r1]
+            else:
+                not_open = zone
             if zone.any() or (c == codes.WATER).any() or (c == codes.SNOW_ICE).any():
                 bands = Bands.read(source, r0, r1, only=shadow.COVER_SHADOW_BANDS)
-                open_stats.add(bands, c, zone, codes)
+                open_stats.add(bands, c, not_open, codes)
                 cover[r0:r1] = shadow.cover_shadow_candidates(bands, c, zone, codes, snow=snow_run)
                 del bands
         report(0.5 + 0.2 * r1 / nrows, "scene classification: cloud shadows")
