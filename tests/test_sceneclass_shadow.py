@@ -103,14 +103,23 @@ def test_evolution_water_exclusion_keeps_shadowed_vegetation():
     assert evolution.tolist() == [1.0, 0.0]
 
 
+SZA, SAA, RES, HEIGHT = 40.0, 160.0, 20.0, 1800.0
+
+
+def _cloud_scene(cover, centre, n=160):
+    """A uniform `cover` scene (n x n, 20 m), a cloud disc at `centre` and the disc of its shadow
+    for a cloud at HEIGHT under the sun (SZA, SAA)."""
+    toa = uniform((n, n), cover)
+    cloud = disk_mask((n, n), centre, 12)
+    dr, dc = shadow.shadow_offset_px(HEIGHT, SZA, SAA, RES)
+    sh = disk_mask((n, n), (centre[0] + dr, centre[1] + dc), 12) & ~cloud
+    return toa, cloud, sh, (dr, dc)
+
+
 @pytest.mark.parametrize("mode", ["classic", "evolution"])
 def test_shadow_class_on_a_scene(mode):
-    n = 160
-    sza, saa, res, height = 40.0, 160.0, 20.0, 1800.0
-    toa = uniform((n, n), "bare_soil")
-    cloud = disk_mask((n, n), (120, 90), 12)
-    dr, dc = shadow.shadow_offset_px(height, sza, saa, res)
-    sh = disk_mask((n, n), (120 + dr, 90 + dc), 12) & ~cloud
+    n, sza, saa, res = 160, SZA, SAA, RES
+    toa, cloud, sh, (dr, dc) = _cloud_scene("bare_soil", (120, 90), n)
     decoy = disk_mask((n, n), (120 - dr, 90 - dc + 10), 10) & ~cloud   # dark ground on the sun side
     paint(toa, sh | decoy, "shadowed_vegetation")
     toa["B11"][sh | decoy] = 0.02      # keep B02/B11 < 6 so that both modes see a shadow spectrum
@@ -160,13 +169,9 @@ def test_cover_shadows_against_the_open_surfaces():
 def test_cloud_shadows_on_water_urban_and_snow(cover):
     # left quarter open water (the reference of the water test), the rest `cover`; a cloud, its
     # shadow, and a shadow-like decoy on the sun side (outside the projected zone)
-    n = 160
-    sza, saa, res, height = 40.0, 160.0, 20.0, 1800.0
-    toa = uniform((n, n), cover)
+    n, sza, saa, res = 160, SZA, SAA, RES
+    toa, cloud, sh, (dr, dc) = _cloud_scene(cover, (125, 100), n)
     paint(toa, np.zeros((n, n), dtype=bool) | (np.arange(n)[None, :] < 40), "water")
-    cloud = disk_mask((n, n), (125, 100), 12)
-    dr, dc = shadow.shadow_offset_px(height, sza, saa, res)
-    sh = disk_mask((n, n), (125 + dr, 100 + dc), 12) & ~cloud
     decoy = disk_mask((n, n), (40, 135), 9)
     paint(toa, sh | decoy, f"shadowed_{cover}")
     paint(toa, cloud, "cloud")
@@ -202,12 +207,8 @@ def test_water_in_the_terrain_cast_shadow_is_not_a_cloud_shadow():
     cover-specific test leaves the terrain's cast shadow out, evolution mode with a DEM)."""
     from sen2cor_qgis.core.sceneclass.terrain import cast_shadow
 
-    n = 160
-    sza, saa, res, height = 40.0, 160.0, 20.0, 1800.0
-    toa = uniform((n, n), "water")
-    cloud = disk_mask((n, n), (125, 100), 12)
-    dr, dc = shadow.shadow_offset_px(height, sza, saa, res)
-    dark = disk_mask((n, n), (125 + dr, 100 + dc), 12) & ~cloud
+    n, sza, saa, res = 160, SZA, SAA, RES
+    toa, cloud, dark, _ = _cloud_scene("water", (125, 100), n)
     paint(toa, dark, "shadowed_water")             # as dark as a cloud shadow, but from the ridge
     paint(toa, cloud, "cloud")
     dem = np.zeros((n, n), dtype=np.float32)
