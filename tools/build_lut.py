@@ -416,8 +416,10 @@ def _now():
 
 
 # ---------------------------------------------------------------------------------- assemble
-def assemble(responses, out=TABLE_FILE, provenance=PROVENANCE_FILE):
-    """Shards -> the compact table (npz, float32) and its provenance record."""
+def assemble(responses, out=TABLE_FILE, provenance=PROVENANCE_FILE, leave_out=()):
+    """Shards -> the compact table (npz, float32) and its provenance record. `leave_out`: aerosol
+    models whose scattering runs stay out of the table (their nodes count as not computed), e.g.
+    one whose interpolation has not yet passed the accuracy test."""
     import numpy as np
 
     done = read_shards()
@@ -431,6 +433,8 @@ def assemble(responses, out=TABLE_FILE, provenance=PROVENANCE_FILE):
     mono = np.full(shape, nan, dtype=np.float32)
     cpu = {"solar": 0.0, "scattering": 0.0, "gas": 0.0}
     for ia, aer in enumerate(G.AEROSOLS):
+        if aer in leave_out:
+            continue
         for iw, w in enumerate(wl):
             for ik, a in enumerate(aot):
                 for (iz, z), (isz, s), (iv, v), (ir, r) in itertools.product(
@@ -497,6 +501,8 @@ def assemble(responses, out=TABLE_FILE, provenance=PROVENANCE_FILE):
         gas=gas, ozone=oz, **srf)
     np.savez_compressed(out, **arrays)
     prov = provenance_record(responses, done, mono, complete, solar, gas, oz, cpu)
+    if leave_out:
+        prov["left_out_aerosols"] = sorted(leave_out)
     Path(provenance).write_text(json.dumps(prov, indent=1) + "\n")
     size = Path(out).stat().st_size
     sc = prov["completeness"]["scattering_nodes"]
@@ -592,6 +598,9 @@ def main(argv=None) -> int:
     parser.add_argument("--status", action="store_true", help="print progress per stage")
     parser.add_argument("--assemble", action="store_true",
                         help="write the table and provenance from the finished runs (no 6S)")
+    parser.add_argument("--leave-out", action="append", default=[], metavar="AEROSOL",
+                        help="with --assemble: keep this aerosol model's runs out of the table "
+                             "(repeatable; e.g. one that fails the accuracy test)")
     parser.add_argument("--report-s", type=float, default=120.0)
     args = parser.parse_args(argv)
     responses = load_responses()
@@ -599,7 +608,10 @@ def main(argv=None) -> int:
         status(responses, tuple(args.priority.split(",")) if args.priority else DEFAULT_PRIORITY)
         return 0
     if args.assemble:
-        assemble(responses)
+        unknown = set(args.leave_out) - set(G.AEROSOLS)
+        if unknown:
+            parser.error(f"--leave-out takes {', '.join(G.AEROSOLS)}, not {', '.join(sorted(unknown))}")
+        assemble(responses, leave_out=tuple(args.leave_out))
         return 0
     return build(args, responses)
 
