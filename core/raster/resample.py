@@ -109,13 +109,7 @@ def block_any(mask: np.ndarray, factor: int) -> np.ndarray:
     h, w = mask.shape
     if h % f or w % f:
         raise ValueError(f"shape {mask.shape} is not a multiple of {f}")
-    rows = mask[0::f].copy()
-    for i in range(1, f):
-        rows |= mask[i::f]
-    out = rows[:, 0::f].copy()
-    for j in range(1, f):
-        out |= rows[:, j::f]
-    return out
+    return block_sum(mask, f, bool)             # a sum of booleans is their logical or
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:

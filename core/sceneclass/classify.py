@@ -321,8 +321,9 @@ def classify_source(source: BandSource, nodata: Optional[np.ndarray] = None, *,
             if terrain is not None and terrain.cast_shadow is not None:
                 # water and snow in the terrain's cast shadow are dark without any cloud: neither
                 # candidates nor part of the open-surface references
-                zone = zone & ~terrain.cast_shadow[r0:r1]
-                not_open = zone | terrain.cast_shadow[r0:r1]
+                cast = terrain.cast_shadow[r0:r1]
+                zone &= ~cast
+                not_open = zone | cast
             else:
                 not_open = zone
             if zone.any() or (c == codes.WATER).any() or (c == codes.SNOW_ICE).any():

@@ -102,13 +102,19 @@ def dem_shadow_cleaning(cls: np.ndarray, terrain: Terrain, codes: ClassCodes) ->
     cls[hit] = codes.DARK_FEATURES
 
 
+def snow_shadow_signature(b: Bands) -> np.ndarray:
+    """Sen2Cor's radiometry of shadowed snow (§5.5): B02 - B04 > 0.034, B8A < B04, B02 > 0.20
+    (also the evolution mode's cloud-shadow-on-snow candidates, shadow.py)."""
+    return ((b.b02 - b.b04) > TOPO_B02_MINUS_B04) & (b.b8a < b.b04) & (b.b02 > TOPO_B02_MIN)
+
+
 def topographic_shadow_recovery(b: Bands, cls: np.ndarray, terrain: Terrain,
                                 cci_water: np.ndarray, codes: ClassCodes) -> None:
-    """Hillshade < 128, CCI water != 2, B02 - B04 > 0.034, B8A < B04, B02 > 0.20 on
-    not-classified, 7 and 8 -> DARK_FEATURES."""
+    """Hillshade < 128, CCI water != 2 and the shadowed-snow signature on not-classified, 7 and
+    8 -> DARK_FEATURES."""
     cand = np.isin(cls, (NOT_CLASSIFIED, codes.UNCLASSIFIED, codes.MEDIUM_PROBA_CLOUDS))
     hit = (cand & (terrain.hillshade < TOPO_HILLSHADE_MAX) & (cci_water != CCI_WB_WATER)
-           & ((b.b02 - b.b04) > TOPO_B02_MINUS_B04) & (b.b8a < b.b04) & (b.b02 > TOPO_B02_MIN))
+           & snow_shadow_signature(b))
     cls[hit] = codes.DARK_FEATURES
 
 

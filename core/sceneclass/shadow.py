@@ -64,7 +64,7 @@ from .bands import Bands
 from .codes import ClassCodes
 from .morphology import CROSS, median3
 from .ramps import ratio
-from .recovery import TOPO_B02_MIN, TOPO_B02_MINUS_B04
+from .recovery import snow_shadow_signature
 
 # §5.4 (hard-coded in Sen2Cor): reference shadow spectrum for B02, B03, B04, B8A, B11, B12.
 REFERENCE_SHADOW_SPECTRUM = (0.12, 0.08, 0.06, 0.10, 0.0545, 0.0255)
@@ -300,11 +300,6 @@ class OpenSurfaceStatistics:
     def references(self) -> CoverReferences:
         return CoverReferences(self.water_b02.median(), self.water_b03.median(), self.water_b03.n,
                                self.snow_b02.median(), self.snow_b04_b02.median(), self.snow_b02.n)
-
-
-def snow_shadow_signature(b: Bands) -> np.ndarray:
-    """Sen2Cor's radiometry of shadowed snow (reference §5.5, topographic shadow over snow)."""
-    return ((b.b02 - b.b04) > TOPO_B02_MINUS_B04) & (b.b8a < b.b04) & (b.b02 > TOPO_B02_MIN)
 
 
 def cover_shadow_candidates(b: Bands, cls: np.ndarray, zone: np.ndarray, codes: ClassCodes,
