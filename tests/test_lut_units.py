@@ -15,7 +15,9 @@ from sen2cor_qgis.core.atmcorr.lut import (AtmosphereLUT, AtmosphericTerms, LUTN
                                            visibility_to_aot550)
 from sen2cor_qgis.core.atmcorr.lut import grid as G
 from sen2cor_qgis.core.atmcorr.lut import table as T
-from sen2cor_qgis.core.atmcorr.lut.interp import SplineAxis, contract
+from sen2cor_qgis.core.atmcorr.lut.interp import SplineAxis, TableInterpolator, contract
+from sen2cor_qgis.core.atmcorr.lut.ripple import (PathInterpolator, fit_phase_ripple,
+                                                  scattering_angle, single_scattering_weight)
 
 
 # ------------------------------------------------------------------------------- interpolation
@@ -94,6 +96,59 @@ def test_contract_broadcasting_scalars_and_chunks(monkeypatch):
     np.testing.assert_allclose(contract(table, axes, [np.full((4,), 1.5), 5.0]),
                                np.full(4, 2.25 + 0.05), atol=1e-12)
     assert contract(table, axes, [2.0, 10.0]).shape == ()
+
+
+# ------------------------------------------------------------- path over the scattering angle
+def test_scattering_angle_convention():
+    """raa 0 = sun and sensor on the same side (backscattering), as in the table and 6S."""
+    np.testing.assert_allclose(scattering_angle(30.0, 10.0, 0.0), 160.0)
+    np.testing.assert_allclose(scattering_angle(30.0, 10.0, 180.0), 140.0)
+    np.testing.assert_allclose(scattering_angle([0.0, 45.0], 0.0, 77.0), [180.0, 135.0])
+
+
+def _rippled_atmosphere(aot, sza, vza, raa, z):
+    """A smooth 'multiple-scattering' path plus a single-scattering term whose phase function
+    has 6 deg ripples (as 6S's maritime aerosol); optical depths over (aot, z)."""
+    tau_a = 0.9 * aot * np.exp(-z / 2.0)
+    tau_r = 0.1 * np.exp(-z / 8.0)
+    mu_s, mu_v = np.cos(np.radians(sza)), np.cos(np.radians(vza))
+    theta = scattering_angle(sza, vza, raa)
+    phase = 0.5 + 0.3 * np.cos(np.radians(theta)) ** 2 + 0.03 * np.sin(np.radians(60.0 * theta))
+    smooth = (tau_r * 0.3 * (1 / mu_s + 1 / mu_v)
+              + 0.05 * tau_a * (1 + 0.2 * mu_s) * (1 + 0.01 * vza))
+    return smooth + single_scattering_weight(sza, vza, tau_a, tau_r) * phase, tau_a, tau_r
+
+
+def test_path_interpolator_follows_phase_ripples():
+    names = ("aot", "sza", "vza", "raa", "z")
+    axes = {"aot": SplineAxis(G.AOT550), "sza": SplineAxis(G.SZA), "vza": SplineAxis(G.VZA),
+            "raa": SplineAxis(G.RAA, bc="even"), "z": SplineAxis(G.ELEVATION_KM)}
+    nodes = np.meshgrid(*[axes[n].values for n in names], indexing="ij")
+    path, _, _ = _rippled_atmosphere(*nodes)
+    aot, z = np.meshgrid(axes["aot"].values, axes["z"].values, indexing="ij")
+    _, tau_a, tau_r = _rippled_atmosphere(aot, 0.0, 0.0, 0.0, z)
+    rayleigh = _rippled_atmosphere(0.0, *nodes[1:])[0][0]
+    interp = PathInterpolator(path, rayleigh, tau_a, tau_r, axes, refine=[8, 8, 4, 4, 8])
+    plain = TableInterpolator(path, [axes[n] for n in names])
+    assert interp.ripple is not None
+    # exact at the nodes
+    np.testing.assert_allclose(interp(nodes), path, atol=1e-12)
+    rng = np.random.default_rng(5)
+    n = 3000
+    q = (rng.uniform(0.05, 1.2, n), rng.uniform(0, 70, n), rng.uniform(0, 12, n),
+         rng.uniform(0, 180, n), rng.uniform(0, 3.5, n))
+    truth = _rippled_atmosphere(*q)[0]
+    err_new = np.sqrt(np.mean((interp(q) - truth) ** 2))
+    err_plain = np.sqrt(np.mean((plain(q) - truth) ** 2))
+    assert err_new < 0.25 * err_plain, (err_new, err_plain)
+
+
+def test_phase_ripple_needs_enough_nodes():
+    path = np.ones((3, 1, 3, 5, 2))
+    tau = np.full((3, 2), 0.3)
+    assert fit_phase_ripple(path, path[0], tau, tau, [30.0], G.VZA, G.RAA) is None
+    assert fit_phase_ripple(np.ones((3, 8, 1, 1, 2)), np.ones((8, 1, 1, 2)), tau, tau, G.SZA,
+                            [0.0], [0.0]) is None
 
 
 # ------------------------------------------------------------------------ spectral integration

@@ -25,7 +25,10 @@ irradiance (trapezoid, half weights at both ends). The band terms are then
 with R, P the band molecular and total gas-free path reflectances. Every axis is interpolated by a
 cubic spline (interp.py): AOT550, sun zenith (path) or its cosine (T_down), view zenith, relative
 azimuth (zero slope at 0 and 180 deg), elevation, air mass, sqrt(water vapour) and ozone; gas
-transmittances in log space. Inputs outside the table are clamped to its range.
+transmittances in log space. P is interpolated after taking out a term that follows the aerosol
+phase function in scattering angle, fitted per band to the nodes (ripple.py; the separable spline
+alone missed its 3-10 deg ripples by up to 1.8e-3). Inputs outside the table are clamped to its
+range.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from ...errors import AuxiliaryDataError
 from ..terms import AtmosphericTerms
 from . import grid as G
 from .interp import SplineAxis, TableInterpolator
+from .ripple import PathInterpolator
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TABLE_FILE = DATA_DIR / "lut_6s.npz"
@@ -178,7 +182,7 @@ def _complete_box(complete: np.ndarray):
 @dataclass
 class _Band:
     rayleigh: TableInterpolator   # (sza, vza, raa, z)
-    path: TableInterpolator       # (aot, sza, vza, raa, z)
+    path: PathInterpolator        # (aot, sza, vza, raa, z), gas-free (ripple.py)
     t_down: TableInterpolator     # (aot, sza as cosine, z)
     t_up: TableInterpolator       # (aot, vza as cosine, z)
     s_albedo: TableInterpolator   # (aot, z)
@@ -400,7 +404,9 @@ class AtmosphereLUT:
         tau_r = get("tau_rayleigh", ia, slice(None), sa, sz)
         tau_a = get("tau_aerosol", ia, slice(None), sa, sz)
         integ = _SpectralIntegrator(nodes, wl, w)
-        tau = integ(tau_r) + integ(tau_a)
+        tau_r, tau_a = integ(tau_r), integ(tau_a)
+        tau = tau_r + tau_a
+        ray_band = integ(rayleigh)
         # gas tables
         iu = [str(u) for u in raw["units"]].index(self.unit)
         ib = [str(b) for b in raw["bands"]].index(band)
@@ -419,10 +425,10 @@ class AtmosphereLUT:
             return TableInterpolator(table, axes, refine=[_REFINE[n] for n in names])
 
         return _Band(
-            rayleigh=ti(integ(rayleigh), ("sza", "vza", "raa", "z"),
+            rayleigh=ti(ray_band, ("sza", "vza", "raa", "z"),
                         (ax["sza"], ax["vza"], ax["raa"], ax["z"])),
-            path=ti(integ(path), ("aot", "sza", "vza", "raa", "z"),
-                    (ax["aot"], ax["sza"], ax["vza"], ax["raa"], ax["z"])),
+            path=PathInterpolator(integ(path), ray_band, tau_a, tau_r, ax,
+                                  refine=[_REFINE[n] for n in ("aot", "sza", "vza", "raa", "z")]),
             t_down=ti(integ(t_down), ("aot", "mu_s", "z"), (ax["aot"], ax["mu_s"], ax["z"])),
             t_up=ti(integ(t_up), ("aot", "mu_v", "z"), (ax["aot"], ax["mu_v"], ax["z"])),
             s_albedo=ti(integ(s_alb), ("aot", "z"), (ax["aot"], ax["z"])),
