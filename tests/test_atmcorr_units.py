@@ -190,6 +190,54 @@ def test_combine_quantises_and_gathers():
     assert np.allclose(c.gather(c.values["aot"]), [[0.1, 0.1], [0.3, 0.1]])
 
 
+def test_combine_lookup_factorisation_equals_sorting(monkeypatch):
+    """The O(n) lookup-table factorisation of a strip's combinations gives the combinations and
+    the index of np.unique (the sorting fallback for wide code ranges)."""
+    from sen2cor_qgis.core.atmcorr import evaluate
+    rng = np.random.default_rng(5)
+    shape = (60, 700)
+    aot = np.repeat(rng.uniform(0.1, 0.3, (30, 700)).astype(np.float32), 2, axis=0)
+    z = rng.uniform(0.0, 0.4, shape).astype(np.float32)
+    z[3, 3] = np.nan                                   # NaN counts as 0
+    sza = np.broadcast_to(np.linspace(40.0, 41.0, 700, dtype=np.float32), shape)
+    saa = np.broadcast_to(np.linspace(150.0, 152.0, 700, dtype=np.float32), shape)
+    dense = combine(shape, aot, 1.5, z, sza, saa)
+    monkeypatch.setattr(evaluate, "DENSE_CODES", 0)
+    sorted_ = combine(shape, aot, 1.5, z, sza, saa)
+    assert dense.size == sorted_.size > 255
+    assert np.array_equal(dense.inverse, sorted_.inverse)
+    for axis in ("aot", "wv", "z", "sza", "saa"):
+        assert np.array_equal(dense.values[axis], sorted_.values[axis]), axis
+    assert np.allclose(dense.gather(dense.values["z"]), np.round(np.nan_to_num(z) / 0.01) * 0.01)
+
+
+def test_combine_wraps_the_sun_azimuth():
+    saa = np.array([[359.9, 0.1, 180.0]])
+    c = combine(saa.shape, 0.1, 1.0, 0.0, 30.0, saa)
+    assert np.allclose(c.gather(c.values["saa"]), [[0.0, 0.0, 180.0]])
+
+
+def test_coarse_grid_boolean_and_float_weights_agree():
+    rng = np.random.default_rng(2)
+    values = rng.random((20, 33)).astype(np.float32)
+    values[4, 4] = np.nan                              # inside the weights: counts as 0
+    weight = rng.random((20, 33)) > 0.3
+    weight[4, 4] = True
+    a, b = CoarseGrid(values.shape, 5), CoarseGrid(values.shape, 5)
+    for r0 in (0, 10):
+        a.add(r0, values[r0:r0 + 10], weight[r0:r0 + 10])
+        b.add(r0, values[r0:r0 + 10], weight[r0:r0 + 10].astype(np.float32))
+    assert np.array_equal(a.counts, b.counts) and np.allclose(a.sums, b.sums)
+    direct = np.zeros((4, 7))
+    count = np.zeros((4, 7))
+    for i in range(20):
+        for j in range(33):
+            if weight[i, j]:
+                direct[i // 5, j // 5] += 0.0 if np.isnan(values[i, j]) else values[i, j]
+                count[i // 5, j // 5] += 1
+    assert np.allclose(a.sums, direct) and np.array_equal(a.counts, count)
+
+
 def test_coarse_grid_box_mean_matches_direct_for_uniform_blocks():
     a = np.zeros((40, 40), dtype=np.float32)
     a[:, 20:] = 1.0

@@ -208,3 +208,27 @@ def test_grid_from_geocoding():
     assert grid.shape == (1830, 1830) and grid.resolution == 60.0
     assert grid.geotransform == (499980.0, 60.0, 0.0, 5000040.0, 0.0, -60.0)
     assert grid.extent == (499980.0, 5000040.0 - 109800, 499980.0 + 109800, 5000040.0)
+
+
+def test_rgb_channels_written_one_by_one_stay_compact(tmp_path):
+    """The pipeline writes each true-colour channel as its band is corrected; with GDAL's block
+    cache bounded (as core.pipeline does) a pixel-interleaved GeoTIFF would compress its tiles
+    again for every channel and leave the dropped copies in the file."""
+    grid = Grid(32634, (499980.0, 10.0, 0.0, 5000040.0, 0.0, -10.0), (2048, 2048))
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 40, (2048, 2048)).astype(np.uint8)
+    rgb = np.stack([base + np.uint8(20 * k) for k in range(3)])
+    whole = write_raster(tmp_path / "whole.tif", rgb, grid, "TIF")
+    previous = gdal.GetCacheMax()
+    gdal.SetCacheMax(2 * 2 ** 20)               # smaller than one block row of the three channels
+    try:
+        with RasterWriter(tmp_path / "split.tif", grid, "TIF", np.uint8, bands=3) as w:
+            for band in range(3):
+                for r0 in range(0, 2048, 128):
+                    w.write(rgb[band, r0:r0 + 128], r0, 0, band=band)
+    finally:
+        gdal.SetCacheMax(previous)
+    ds = gdal.Open(str(w.path))
+    assert ds.GetMetadata("IMAGE_STRUCTURE").get("INTERLEAVE") == "BAND"
+    assert np.array_equal(ds.ReadAsArray(), rgb)
+    assert w.path.stat().st_size <= 1.05 * whole.stat().st_size

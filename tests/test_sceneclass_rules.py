@@ -279,3 +279,13 @@ def test_class_values_come_from_the_classificators():
     r = classify(pixels(["water", "vegetation"]), sun_zenith=30, sun_azimuth=150, resolution=20,
                  mode="classic", classificators=swapped)
     assert r.scl[0].tolist() == [12, 13]
+
+
+def test_in_classes_matches_isin_for_every_type():
+    from sen2cor_qgis.core.sceneclass.codes import in_classes
+    rng = np.random.default_rng(4)
+    scl = rng.integers(0, 256, (50, 60)).astype(np.uint8)
+    for values in ((8, 9, 10), (NOT_CLASSIFIED, 0), (), (3, 300)):
+        assert np.array_equal(in_classes(scl, values), np.isin(scl, values)), values
+        wide = scl.astype(np.int16)
+        assert np.array_equal(in_classes(wide, values), np.isin(wide, values)), values

@@ -223,7 +223,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             keep_maps: Any = True) -> CorrectionResult:
     """Correct one tile (module notes). Returns a CorrectionResult."""
     from ..config import default_config
-    from ..sceneclass.codes import ClassCodes
+    from ..sceneclass.codes import ClassCodes, in_classes
 
     if terms_provider is None:
         raise ValueError("a terms provider (look-up table) is required")
@@ -416,7 +416,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
                 b8a = wvmod.match_b09_response(source.read("B8A", a, b), b09_factor)[r0 - a:r0 - a + r1 - r0]
             wv = wvmod.retrieve_strip(evaluator, b8a, source.read("B09", r0, r1),
                                       aot_strip(r0, r1, z), z, sza, saa, v, wv_sample_mean or wv_start)
-            land = np.isin(scl[r0:r1], land_codes) & v
+            land = in_classes(scl[r0:r1], land_codes) & v
             stats.add(r0, wv, land, (scl[r0:r1] == codes.SNOW_ICE) & v if snow_as_water else None)
             raw[r0:r1] = np.where(np.isfinite(wv), np.maximum(wvmod.encode(wv), 1), 0)
         wv_map = np.zeros((nrows, ncols), dtype=np.uint16)
@@ -424,7 +424,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         for r0, r1 in strips:
             a, b = (max(0, r0 - 1), min(nrows, r1 + 1)) if smooth else (r0, r1)
             part = np.where(raw[a:b] > 0, wvmod.decode(raw[a:b]), np.nan)
-            land = np.isin(scl[a:b], land_codes) & valid_all[a:b]
+            land = in_classes(scl[a:b], land_codes) & valid_all[a:b]
             snow = (scl[a:b] == codes.SNOW_ICE) & valid_all[a:b] if snow_as_water else None
             fin = wvmod.finalise_strip(part, land, nod[a:b], int(cfg.wv_watermask), stats, a, snow)
             if smooth:
@@ -507,7 +507,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
                     strip_sink(name, r0, r1, strip_out)
                 else:
                     full[r0:r1] = strip_out
-            sel = v & np.isin(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
+            sel = v & in_classes(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
             aot_sum[0] += float(np.broadcast_to(a, v.shape)[sel].sum(dtype=np.float64))
             aot_sum[1] += int(sel.sum())
             wv_sum[0] += float(np.broadcast_to(w, v.shape)[v].sum(dtype=np.float64))
@@ -546,7 +546,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
     def env_mask(r0: int, r1: int):
         v = valid_all[r0:r1]
         if fill_clouds:
-            return v & ~np.isin(scl[r0:r1], codes.clouds + (codes.THIN_CIRRUS,))
+            return v & ~in_classes(scl[r0:r1], codes.clouds + (codes.THIN_CIRRUS,))
         return v
 
     if step2_on:

@@ -20,7 +20,8 @@ from .terms import AtmosphericTerms
 
 STEPS: Dict[str, float] = {"aot": 0.002, "wv": 0.01, "z": 0.01, "sza": 0.1, "saa": 0.5}
 _ORDER = ("aot", "wv", "z", "sza", "saa")
-_LEVELS = {"aot": 4096, "wv": 2048, "z": 1024, "sza": 1024, "saa": 1024}   # radix per axis
+_LEVELS = {"aot": 4096, "wv": 2048, "z": 1024, "sza": 1024, "saa": 1024}   # levels per axis
+DENSE_CODES = 1 << 22      # code ranges up to this are factorised by a lookup table, not a sort
 
 
 @dataclass
@@ -47,40 +48,64 @@ class Combos:
 
 def combine(shape, aot, wv, z, sza, saa, steps: Mapping[str, float] = STEPS) -> Combos:
     """Quantise the inputs (scalars or arrays of `shape`; NaN counts as 0) and find the distinct
-    combinations."""
+    combinations, in lexicographic order of (aot, wv, z, sza, saa)."""
     inputs = {"aot": aot, "wv": wv, "z": z, "sza": sza, "saa": saa}
-    code = None
     scalars: Dict[str, float] = {}
+    levels: Dict[str, np.ndarray] = {}            # axis -> quantised levels (int32, >= 0)
     for axis in _ORDER:
         value = inputs[axis]
         step = float(steps[axis])
         if np.ndim(value) == 0:
             scalars[axis] = round(float(value) / step) * step if np.isfinite(value) else 0.0
             continue
-        arr = np.asarray(value)
-        q = np.rint(np.asarray(arr, dtype=np.float32) * np.float32(1.0 / step))
-        q[~np.isfinite(q)] = 0
-        np.maximum(q, 0, out=q)
-        np.minimum(q, _LEVELS[axis] - 1, out=q)
-        q = q.astype(np.int64)
-        if axis == "saa":        # azimuth may exceed 360/step levels; wrap
-            q %= int(round(360.0 / step))
-        code = q if code is None else code * _LEVELS[axis] + q
-    if code is None:
+        levels[axis] = _quantise(np.asarray(value), step, axis)
+    if not levels:
         return Combos({a: np.array([scalars[a]]) for a in _ORDER}, None, tuple(shape))
-    uniq, inverse = np.unique(code.ravel(), return_inverse=True)
+    lows = {a: int(q.min()) for a, q in levels.items()}
+    radix = {a: int(q.max()) - lows[a] + 1 for a, q in levels.items()}
+    span = int(np.prod([radix[a] for a in levels], dtype=np.float64))
+    code = None
+    code_type = np.int32 if span < 2 ** 31 else np.int64
+    for axis, q in levels.items():             # mixed radix over the strip's own ranges
+        part = q - np.int32(lows[axis]) if lows[axis] else q
+        code = part.astype(code_type, copy=False) if code is None else code * code_type(radix[axis]) + part
+    code_shape = code.shape
+    code = code.ravel()
+    if span <= DENSE_CODES:                    # O(n) factorisation over the dense code range
+        present = np.zeros(span, dtype=bool)
+        present[code] = True
+        uniq = np.flatnonzero(present)
+        lookup = np.zeros(span, dtype=np.int32)
+        lookup[uniq] = np.arange(uniq.size, dtype=np.int32)
+        inverse = lookup[code]
+    else:
+        uniq, inverse = np.unique(code, return_inverse=True)
     values: Dict[str, np.ndarray] = {}
-    rest = uniq
-    for axis in reversed(_ORDER):
-        if axis in scalars:
-            continue
-        values[axis] = (rest % _LEVELS[axis]).astype(np.float64) * float(steps[axis])
-        rest = rest // _LEVELS[axis]
+    rest = uniq.astype(np.int64)
+    for axis in reversed(list(levels)):
+        values[axis] = ((rest % radix[axis]) + lows[axis]).astype(np.float64) * float(steps[axis])
+        rest = rest // radix[axis]
     for axis, v in scalars.items():
         values[axis] = np.full(len(uniq), v)
+    values = {a: values[a] for a in _ORDER}
     # the index is kept for every strip of the tile (shared by all bands): smallest type
     dtype = np.uint8 if len(uniq) <= 255 else np.uint16 if len(uniq) <= 65535 else np.int32
-    return Combos(values, inverse.reshape(code.shape).astype(dtype), tuple(code.shape))
+    return Combos(values, inverse.reshape(code_shape).astype(dtype, copy=False), tuple(code_shape))
+
+
+def _quantise(arr: np.ndarray, step: float, axis: str) -> np.ndarray:
+    """Levels round(value / step) as int32, clipped to the axis' radix (NaN -> 0); the sun
+    azimuth wraps at 360 degrees."""
+    q = np.multiply(arr, np.float32(1.0 / step), dtype=np.float32)
+    np.rint(q, out=q)
+    q[~np.isfinite(q)] = 0
+    np.clip(q, 0, _LEVELS[axis] - 1, out=q)
+    out = q.astype(np.int32)
+    if axis == "saa":
+        turn = int(round(360.0 / step))
+        if out.size and int(out.max()) >= turn:
+            out[out >= turn] -= turn
+    return out
 
 
 class TermsEvaluator:

@@ -14,7 +14,11 @@ Formats (`FORMATS`; file extension in `EXTENSIONS`):
   not carry them either, readers take NODATA from the product metadata (`Special_Values`) and
   GDAL's SENTINEL2 driver sets nodata and descriptions itself.
 * ``TIF``  GeoTIFF: tiled 512 x 512, DEFLATE (horizontal predictor for integers), nodata and band
-  descriptions in the file's GDAL tags; RGB as pixel-interleaved PHOTOMETRIC=RGB.
+  descriptions in the file's GDAL tags; RGB as PHOTOMETRIC=RGB, band-interleaved: the pipeline
+  writes each true-colour channel as its band is corrected, and with GDAL's block cache bounded
+  (core.pipeline) a pixel-interleaved tile is compressed, evicted, read back and compressed
+  again for every channel (measured on a 10 m TCI: 23.6 s and 216 MB against 11.5 s and 145 MB
+  band-interleaved; 117 MB when all channels come at once).
 * ``RAW``  Sen2Cor's `--raw`: band-sequential raw file with the `.rawl` extension and an ENVI
   header beside it named by replacing the extension (`<stem>.hdr`, GDAL's ENVI default and the
   ENVI convention); georeferencing in `map info` / `coordinate system string`, nodata in
@@ -123,7 +127,7 @@ def gtiff_options(dtype: np.dtype, bands: int = 1, threads: int = 1) -> List[str
                "COMPRESS=DEFLATE", f"ZLEVEL={DEFLATE_LEVEL}", f"PREDICTOR={2 if integer else 3}",
                "BIGTIFF=IF_SAFER", f"NUM_THREADS={max(1, int(threads))}"]
     if bands == 3:
-        options += ["PHOTOMETRIC=RGB", "INTERLEAVE=PIXEL"]
+        options += ["PHOTOMETRIC=RGB", "INTERLEAVE=BAND"]
     return options
 
 
@@ -333,8 +337,9 @@ class RasterWriter:
         self._target = (self.path.with_name(f".{self.path.name}.part.tif") if self._staged else self.path)
         rows, cols = grid.shape
         if self._staged:
+            # band-interleaved: a channel written alone never touches the others' blocks
             driver, options = "GTiff", ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER",
-                                        "COMPRESS=NONE", "SPARSE_OK=YES"]
+                                        "COMPRESS=NONE", "SPARSE_OK=YES", "INTERLEAVE=BAND"]
         else:
             driver = DRIVERS[self.fmt]
             options = creation_options(self.fmt, self.dtype, grid.shape, self.bands, self.resolution, self.threads)
