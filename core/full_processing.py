@@ -61,6 +61,32 @@ def full_schedule(resolution: Optional[int], downsample_20_to_60: bool) -> Sched
     return Schedule(classification=20, native=(20, 10), derived=derived)
 
 
+class BackgroundJob:
+    """A function run in a thread of its own, with a stop flag it checks between its steps; its
+    exception is raised again by `join`."""
+
+    def __init__(self, function, name: str) -> None:
+        self.stop = threading.Event()
+        self.error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, args=(function,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, function) -> None:
+        try:
+            function(self.stop)
+        except BaseException as exc:              # handed to the joining thread
+            self.error = exc
+
+    def join(self, abandon: bool = False) -> None:
+        """Wait for the job; `abandon` asks it to stop first and drops its error."""
+        if abandon:
+            self.stop.set()
+        self._thread.join()
+        if self.error is not None and not abandon:
+            error, self.error = self.error, None
+            raise error
+
+
 class FullProcessing(SceneClassificationOnly):
     """Scene classification and atmospheric correction written as a Level-2A product (module
     notes)."""
@@ -190,7 +216,18 @@ class FullProcessing(SceneClassificationOnly):
                 native_nodata=self.nodata_10m))
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
-        sc = self.classify(inputs, self.CORRECT)
+        # the 10 m bands not decoded by the 20 m read (B08) are decoded meanwhile: the
+        # classification keeps about one core busy; joined before the correction, whose
+        # memory peak is the run's
+        decoding = self._start_10m_decoding()
+        try:
+            sc = self.classify(inputs, self.CORRECT)
+        except BaseException:
+            if decoding is not None:
+                decoding.join(abandon=True)
+            raise
+        if decoding is not None:
+            decoding.join()
         inputs = (inputs[0], inputs[1], None)          # the saturation mask served its purpose
         release_memory()
         cci = self.cci
@@ -347,21 +384,51 @@ class FullProcessing(SceneClassificationOnly):
                 self.step(self.FINE + 0.04 * i / len(BANDS_10), f"reading {band} at 10 m")
                 if band in db:              # decoded (and its NO_DATA taken) by the 20 m read
                     continue
-                rows = self._strip_rows_10m(band)
-                db.create(band, shape, np.uint16)
-                for r0 in range(0, shape[0], rows):      # never a whole 10 m band in memory
-                    n = min(rows, shape[0] - r0)
-                    dn = product.read_band(band, (r0, 0, n, shape[1]))
-                    db.put_strip(band, r0, dn)
-                    nodata.or_rows(r0, dn == nod_value)
-                    del dn
-                product.close_band(band)
+                self._decode_10m(band, db, nodata)
             source = DatabaseBandSource(db, BANDS_10, offset={b: product.bands[b].radio_add_offset
                                                               for b in BANDS_10},
                                         quantification=product.quantification_value,
                                         nodata_dn=nod_value)
             release_memory()
             self._correct_10m(images, source, nodata)
+
+    def _start_10m_decoding(self) -> Optional[BackgroundJob]:
+        """Decode into the 10 m work database, in a background thread, the 10 m bands the
+        20 m read did not keep; None when there are none (or no 10 m run)."""
+        db = self.database_10m
+        if db is None or 10 not in self.schedule.native:
+            return None
+        missing = [b for b in BANDS_10 if b not in db and b in self.product.granule.image_files]
+        if not missing:
+            return None
+
+        def decode(stop: threading.Event) -> None:
+            for band in missing:
+                self._decode_10m(band, db, self.nodata_10m, stop)
+        return BackgroundJob(decode, "sen2cor-decode-10m")
+
+    def _decode_10m(self, band: str, db, nodata: PackedMask,
+                    stop: Optional[threading.Event] = None) -> None:
+        """One 10 m band into the work database strip by strip (never a whole 10 m band in
+        memory), its NO_DATA or-ed into `nodata`."""
+        from .errors import CancelledError
+
+        product = self.product
+        nod_value = product.special_values.get("NODATA", 0)
+        shape = product.band_size(band)
+        rows = self._strip_rows_10m(band)
+        db.create(band, shape, np.uint16)
+        try:
+            for r0 in range(0, shape[0], rows):
+                if stop is not None and stop.is_set():
+                    raise CancelledError(f"decoding {band} at 10 m stopped")
+                n = min(rows, shape[0] - r0)
+                dn = product.read_band(band, (r0, 0, n, shape[1]))
+                db.put_strip(band, r0, dn)
+                nodata.or_rows(r0, dn == nod_value)
+                del dn
+        finally:
+            product.close_band(band)
 
     def _strip_rows_10m(self, band: str) -> int:
         """Rows per read of a 10 m band: whole JPEG 2000 tile rows, about 1000 rows."""

@@ -376,12 +376,15 @@ def test_each_band_file_is_decoded_once(l1c, home, tmp_path, monkeypatch):
     rows decoded per band equal the band's rows)."""
     from sen2cor_qgis.core.product.model import L1CProduct
 
-    decoded = {}
+    import threading
+
+    decoded, threads = {}, {}
     original = L1CProduct.read_band
 
     def counting(self, band, window=None):
         data = original(self, band, window)
         decoded[band] = decoded.get(band, 0) + data.shape[0]
+        threads.setdefault(band, set()).add(threading.current_thread().name)
         return data
     monkeypatch.setattr(L1CProduct, "read_band", counting)
     result = process_product(l1c, ProcessingOptions(output_dir=str(tmp_path / "out")))
@@ -389,7 +392,50 @@ def test_each_band_file_is_decoded_once(l1c, home, tmp_path, monkeypatch):
     sizes = read_l1c(l1c)
     for band in ("B02", "B03", "B04", "B08", "B05", "B11", "B01"):
         assert decoded[band] == sizes.band_size(band)[0], (band, decoded)
+    # the 20 m read decodes a band ahead; B08 (not needed at 20 m) is decoded in the background
+    # while the classification runs
+    assert threads["B08"] == {"sen2cor-decode-10m"} and threads["B02"] == {"sen2cor-read-l1c"}
     assert result.product_path.is_dir()
+
+
+def test_background_10m_decoding_failure_stops_the_run(l1c, home, tmp_path, monkeypatch):
+    """A read error of the band decoded in the background ends the run with that error and
+    leaves no product behind."""
+    from sen2cor_qgis.core.errors import Sen2CorError
+    from sen2cor_qgis.core.product.model import L1CProduct
+
+    original = L1CProduct.read_band
+
+    def failing(self, band, window=None):
+        if band == "B08":
+            raise Sen2CorError("cannot decode B08 (damaged file)")
+        return original(self, band, window)
+    monkeypatch.setattr(L1CProduct, "read_band", failing)
+    out = tmp_path / "out"
+    with pytest.raises(Sen2CorError, match="B08"):
+        process_product(l1c, ProcessingOptions(output_dir=str(out)))
+    assert not any(out.glob("*.SAFE")) if out.exists() else True
+
+
+def test_background_job_hands_over_its_error_and_stops_when_abandoned():
+    import threading
+
+    from sen2cor_qgis.core.full_processing import BackgroundJob
+
+    def fails(stop):
+        raise ValueError("decoder failed")
+    job = BackgroundJob(fails, "t")
+    with pytest.raises(ValueError, match="decoder failed"):
+        job.join()
+    started = threading.Event()
+
+    def waits(stop):
+        started.set()
+        assert stop.wait(10.0)
+        raise RuntimeError("stopped")
+    job = BackgroundJob(waits, "t")
+    assert started.wait(5.0)
+    job.join(abandon=True)                      # stops it; its error is dropped
 
 
 def test_debug_keeps_the_work_databases(l1c, home, tmp_path):

@@ -487,32 +487,38 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
         sza, saa = geometry.sun(r0, r1, ncols)
         return z, sza, saa
 
-    def strip_combos(i: int, r0: int, r1: int, z, sza, saa):
-        c = combos_cache.get(i)
-        if c is None:
-            a = aot_strip(r0, r1, z)
-            w = wv_strip(r0, r1)
-            c = combine((r1 - r0, ncols), a, w, z, sza, saa)
-            combos_cache[i] = c
-            v = valid_all[r0:r1]
-            if output == "reflectance":
-                aot_strip_out = np.where(v, np.broadcast_to(a, v.shape), np.nan).astype(F32)
-                wv_strip_out = np.where(v, np.broadcast_to(w, v.shape), np.nan).astype(F32)
+    def strip_combos(r0: int, r1: int, z, sza, saa):
+        """The combinations of a strip, its AOT and WV output strips and its sums for the scene
+        means (thread-safe: no shared state)."""
+        a = aot_strip(r0, r1, z)
+        w = wv_strip(r0, r1)
+        c = combine((r1 - r0, ncols), a, w, z, sza, saa)
+        v = valid_all[r0:r1]
+        if output == "reflectance":
+            aot_strip_out = np.where(v, np.broadcast_to(a, v.shape), np.nan).astype(F32)
+            wv_strip_out = np.where(v, np.broadcast_to(w, v.shape), np.nan).astype(F32)
+        else:
+            aot_strip_out = encoding.encode_aot(np.broadcast_to(a, v.shape),
+                                                scl[r0:r1] <= max(codes.NO_DATA, codes.SATURATED_DEFECTIVE))
+            wv_strip_out = encoding.encode_wvp(np.broadcast_to(w, v.shape), ~v)
+        sel = v & in_classes(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
+        sums = (float(np.broadcast_to(a, v.shape)[sel].sum(dtype=np.float64)), int(sel.sum()),
+                float(np.broadcast_to(w, v.shape)[v].sum(dtype=np.float64)), int(v.sum()))
+        return c, aot_strip_out, wv_strip_out, sums
+
+    def keep_combos(i: int, r0: int, r1: int, computed) -> None:
+        """Main thread: cache a strip's combinations, hand its map strips over, add its sums."""
+        c, aot_strip_out, wv_strip_out, sums = computed
+        combos_cache[i] = c
+        for name, strip_out, full in (("AOT", aot_strip_out, aot_out), ("WVP", wv_strip_out, wv_out)):
+            if full is None:
+                strip_sink(name, r0, r1, strip_out)
             else:
-                aot_strip_out = encoding.encode_aot(np.broadcast_to(a, v.shape),
-                                                    scl[r0:r1] <= max(codes.NO_DATA, codes.SATURATED_DEFECTIVE))
-                wv_strip_out = encoding.encode_wvp(np.broadcast_to(w, v.shape), ~v)
-            for name, strip_out, full in (("AOT", aot_strip_out, aot_out), ("WVP", wv_strip_out, wv_out)):
-                if full is None:
-                    strip_sink(name, r0, r1, strip_out)
-                else:
-                    full[r0:r1] = strip_out
-            sel = v & in_classes(scl[r0:r1], (codes.VEGETATION, codes.NOT_VEGETATED, codes.WATER))
-            aot_sum[0] += float(np.broadcast_to(a, v.shape)[sel].sum(dtype=np.float64))
-            aot_sum[1] += int(sel.sum())
-            wv_sum[0] += float(np.broadcast_to(w, v.shape)[v].sum(dtype=np.float64))
-            wv_sum[1] += int(v.sum())
-        return c
+                full[r0:r1] = strip_out
+        aot_sum[0] += sums[0]
+        aot_sum[1] += sums[1]
+        wv_sum[0] += sums[2]
+        wv_sum[1] += sums[3]
 
     def read_toa(band: str, r0: int, r1: int):
         t = source.read(band, r0, r1)
@@ -523,16 +529,27 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             t = cirrus_mod.correct_strip(t, rc, cirrus_corr, _wavelength(cfg, band), water)
         return t
 
-    # the combinations of every strip (shared by all bands) and the AOT / WV output maps
-    for i, (r0, r1) in enumerate(strips):
-        check(0.38 + 0.02 * r0 / nrows, "surface reflectance: atmospheric terms per pixel")
-        if valid_all[r0:r1].any():
-            z, sza, saa = strip_inputs(r0, r1)
-            strip_combos(i, r0, r1, z, sza, saa)
-        elif streamed:                         # no data in the strip: NO_DATA maps
-            empty = np.full((r1 - r0, ncols), np.nan if output == "reflectance" else 0, dtype=map_dtype)
-            for name in streamed:
-                strip_sink(name, r0, r1, empty)
+    # the combinations of every strip (shared by all bands) and the AOT / WV output maps, strips
+    # computed in worker threads (numpy releases the GIL), handed over in order by this thread
+    workers = max(1, int(threads) if threads else cfg.threads())
+
+    def combos_job(r0: int, r1: int):
+        return strip_combos(r0, r1, *strip_inputs(r0, r1)) if valid_all[r0:r1].any() else None
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: Dict[int, Any] = {}
+        for i, (r0, r1) in enumerate(strips):
+            for j in range(i, min(len(strips), i + 2 * workers)):     # a few strips ahead
+                if j not in pending:
+                    pending[j] = pool.submit(combos_job, *strips[j])
+            check(0.38 + 0.02 * r0 / nrows, "surface reflectance: atmospheric terms per pixel")
+            computed = pending.pop(i).result()
+            if computed is not None:
+                keep_combos(i, r0, r1, computed)
+            elif streamed:                     # no data in the strip: NO_DATA maps
+                empty = np.full((r1 - r0, ncols), np.nan if output == "reflectance" else 0, dtype=map_dtype)
+                for name in streamed:
+                    strip_sink(name, r0, r1, empty)
     if terrain.terrain and step2_on:
         for r0, r1 in strips:
             v = valid_all[r0:r1]
@@ -651,7 +668,7 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             if release_inputs and hasattr(source, "arrays") and band not in keep:
                 source.arrays.pop(band, None)
 
-    workers = max(1, min(int(threads) if threads else cfg.threads(), len(wanted)))
+    workers = max(1, min(workers, len(wanted)))
     if workers == 1:
         for bi, band in enumerate(wanted):
             correct_band(bi, band)

@@ -238,8 +238,10 @@ class L1CProduct:
         """Close the open readers of a band (frees GDAL's cached tiles of that file)."""
         name = band_name(band_id(band))
         cache = self.__dict__.get("_band_readers", {})
-        for key in [k for k in cache if k[0] == name]:
-            cache.pop(key).close()
+        for key in [k for k in list(cache) if k[0] == name]:     # readers of other threads too
+            reader = cache.pop(key, None)
+            if reader is not None:
+                reader.close()
 
     def band_block_rows(self, band: str) -> int:
         """Rows of one internal block (JPEG 2000 tile) of a band's file: strip reads aligned to

@@ -94,6 +94,11 @@ def _close_and_remove(h5file, path: str, keep: bool) -> None:
                 pass
 
 
+# One lock for every database: Debian's HDF5 is not built thread-safe, so (as PyTables' threading
+# guide advises) no two threads may be inside the library at once, whichever file they use.
+_HDF5_LOCK = threading.RLock()
+
+
 class WorkDatabase:
     """One HDF5 work database (one product and resolution) in `folder`.
 
@@ -119,7 +124,7 @@ class WorkDatabase:
         fd, path = tempfile.mkstemp(prefix=f"{stem}_", suffix=".h5", dir=folder)
         os.close(fd)
         self.path = Path(path)
-        self._lock = threading.RLock()
+        self._lock = _HDF5_LOCK
         try:
             self._h5 = tables.open_file(path, mode="w", title=stem,
                                         chunk_cache_size=CHUNK_CACHE_BYTES)

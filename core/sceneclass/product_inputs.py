@@ -19,6 +19,7 @@ rows for the 10 m bands); a tiled pipeline can serve windows through its own `Ba
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any, Dict, Optional, Tuple
@@ -29,6 +30,7 @@ from ..memory import release_memory
 from ..product.masks import find_mask, read_mask
 from ..product.model import NATIVE_RESOLUTION, L1CProduct
 from ..raster.resample import DEFAULT_UPSAMPLING_ORDER, UPSAMPLING_ORDER  # noqa: F401 (re-exported)
+from ..raster.readahead import ReadAhead
 from ..raster.resample import block_any, block_mean_dn, upsample_dn, upsample_nearest, upsample_spline
 from .bands import OPTIONAL_BANDS, REQUIRED_BANDS, ArraySource
 
@@ -82,26 +84,39 @@ def _strip_rows(product: L1CProduct, band: str, f: int) -> int:
     return max(f, (STRIP_ROWS_10M // f) * f)
 
 
-def band_dn_at(product: L1CProduct, band: str, resolution: int, native_sink=None):
+def band_windows(product: L1CProduct, band: str, resolution: int):
+    """The reads of a band brought to `resolution`: windows (row, col, nrows, ncols) of strips
+    for a finer band that is block-averaged, else [None] (the whole band)."""
+    native = NATIVE_RESOLUTION[band]
+    if native >= resolution:
+        return [None]
+    f = resolution // native
+    nrows, ncols = product.band_size(band)
+    step = _strip_rows(product, band, f)
+    return [(r0, 0, min(step, nrows - r0), ncols) for r0 in range(0, nrows, step)]
+
+
+def band_dn_at(product: L1CProduct, band: str, resolution: int, native_sink=None, read=None):
     """(DN uint16, nodata bool, saturated bool) of a band on the `resolution` grid.
 
     `native_sink(row0, dn)`: receives every native-resolution strip of a band that is
-    block-averaged (a 10 m band read at 20 m), so that a later 10 m run need not decode it again."""
+    block-averaged (a 10 m band read at 20 m), so that a later 10 m run need not decode it again.
+    `read(band, window)`: where the windows of `band_windows` come from (default
+    product.read_band; product_source reads them ahead)."""
+    read = read or product.read_band
     native = NATIVE_RESOLUTION[band]
     nod_value = product.special_values.get("NODATA", 0)
     sat_value = product.special_values.get("SATURATED", 65535)
     if native == resolution:
-        dn = product.read_band(band)
+        dn = read(band, None)
         _close_band(product, band)
         return dn, dn == nod_value, dn == sat_value
     if native < resolution:
         f = resolution // native
-        nrows, ncols = product.band_size(band)
-        step = _strip_rows(product, band, f)
         parts, nods, sats = [], [], []
-        for r0 in range(0, nrows, step):
-            n = min(step, nrows - r0)
-            dn = product.read_band(band, (r0, 0, n, ncols))
+        for window in band_windows(product, band, resolution):
+            r0 = window[0]
+            dn = read(band, window)
             if native_sink is not None:
                 native_sink(r0, dn)
             mean, empty = _block_reduce_dn(dn, f, nod_value)
@@ -111,7 +126,7 @@ def band_dn_at(product: L1CProduct, band: str, resolution: int, native_sink=None
         _close_band(product, band)
         return np.vstack(parts), np.vstack(nods), np.vstack(sats)
     f = native // resolution
-    dn = product.read_band(band)
+    dn = read(band, None)
     _close_band(product, band)
     nod = dn == nod_value
     sat = dn == sat_value
@@ -146,6 +161,36 @@ def quality_defects(product: L1CProduct, resolution: int,
     return out
 
 
+def _read_one(product: L1CProduct, band: str, resolution: int, ahead: ReadAhead, keep, kept,
+              arrays, database, native_database, native_nodata, nodata, saturated, progress):
+    """One band of product_source: read (ahead), resampled, stored; returns the NO_DATA and
+    saturation masks with the band's or-ed in."""
+    if progress is not None:
+        progress(BANDS_20_60.index(band) / len(BANDS_20_60), f"reading {band} at {resolution} m")
+    sink = None
+    if native_database is not None and NATIVE_RESOLUTION[band] == 10:
+        native_nodata_dn = product.special_values.get("NODATA", 0)
+        native_database.create(band, product.band_size(band), np.uint16)
+
+        def sink(r0, strip):
+            native_database.put_strip(band, r0, strip)
+            if native_nodata is not None:
+                native_nodata.or_rows(r0, strip == native_nodata_dn)
+    dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink,
+                              read=lambda b, window: ahead.get((b, window)))
+    nodata = nod if nodata is None else (nodata | nod)
+    saturated = sat if saturated is None else (saturated | sat)
+    if band in keep:
+        kept.append(band)
+        if database is not None:
+            database.put(band, dn)
+        else:
+            arrays[band] = dn
+    del dn, nod, sat
+    release_memory()                 # the resampling temporaries of this band
+    return nodata, saturated
+
+
 def product_source(product: L1CProduct, resolution: int, progress=None, database=None,
                    bands=None, native_database=None, native_nodata=None):
     """(source of the bands as DN, nodata, saturated) on the working grid.
@@ -160,33 +205,18 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
     if resolution not in (20, 60):
         raise ValueError("scene classification runs at 20 m or 60 m")
     keep = CLASSIFICATION_BANDS if bands is None else tuple(bands)
-    native_nodata_dn = product.special_values.get("NODATA", 0)
     arrays: Dict[str, np.ndarray] = {}
     kept = []
     nodata = saturated = None
-    for i, band in enumerate(BANDS_20_60):
-        if band not in product.granule.image_files:
-            continue
-        if progress is not None:
-            progress(i / len(BANDS_20_60), f"reading {band} at {resolution} m")
-        sink = None
-        if native_database is not None and NATIVE_RESOLUTION[band] == 10:
-            native_database.create(band, product.band_size(band), np.uint16)
-            def sink(r0, strip, band=band):
-                native_database.put_strip(band, r0, strip)
-                if native_nodata is not None:
-                    native_nodata.or_rows(r0, strip == native_nodata_dn)
-        dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink)
-        nodata = nod if nodata is None else (nodata | nod)
-        saturated = sat if saturated is None else (saturated | sat)
-        if band in keep:
-            kept.append(band)
-            if database is not None:
-                database.put(band, dn)
-            else:
-                arrays[band] = dn
-        del dn, nod, sat
-        release_memory()                 # the resampling temporaries of this band
+    present = [b for b in BANDS_20_60 if b in product.granule.image_files]
+    # the next band decodes (GDAL, every core) while this one is resampled and stored (one core)
+    plan = [((band, window), functools.partial(product.read_band, band, window))
+            for band in present for window in band_windows(product, band, resolution)]
+    with ReadAhead(plan, ahead=1, name="sen2cor-read-l1c") as ahead:
+        for band in present:
+            nodata, saturated = _read_one(product, band, resolution, ahead, keep, kept, arrays,
+                                          database, native_database, native_nodata, nodata,
+                                          saturated, progress)
     offsets = {b: product.bands[b].radio_add_offset for b in kept}
     nodata_dn = product.special_values.get("NODATA", 0)
     if database is not None:
