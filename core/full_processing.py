@@ -216,18 +216,27 @@ class FullProcessing(SceneClassificationOnly):
                 native_nodata=self.nodata_10m))
 
     def _classify_and_correct(self, tmp: Path, names, inputs) -> None:
-        # the 10 m bands not decoded by the 20 m read (B08) are decoded meanwhile: the
-        # classification keeps about one core busy; joined before the correction, whose
-        # memory peak is the run's
-        decoding = self._start_10m_decoding()
+        # The 10 m bands not decoded by the 20 m read (B08) are decoded meanwhile: the
+        # classification and the retrievals keep about one core busy. Joined before the
+        # surface reflectance of the 20 m run, the run's memory peak.
+        self._decoding = self._start_10m_decoding()
         try:
-            sc = self.classify(inputs, self.CORRECT)
+            self._classify_and_correct_grid(tmp, names, inputs)
         except BaseException:
-            if decoding is not None:
-                decoding.join(abandon=True)
+            if self._decoding is not None:
+                self._decoding.join(abandon=True)
+                self._decoding = None
             raise
-        if decoding is not None:
-            decoding.join()
+        self._join_decoding()
+
+    def _join_decoding(self) -> None:
+        """Wait for the background decoding of the 10 m bands (its error is raised here)."""
+        job, self._decoding = getattr(self, "_decoding", None), None
+        if job is not None:
+            job.join()
+
+    def _classify_and_correct_grid(self, tmp: Path, names, inputs) -> None:
+        sc = self.classify(inputs, self.CORRECT)
         inputs = (inputs[0], inputs[1], None)          # the saturation mask served its purpose
         release_memory()
         cci = self.cci
@@ -323,6 +332,7 @@ class FullProcessing(SceneClassificationOnly):
             result = correct(source, nodata, sc.scl, terms_provider=self.tables.providers,
                              strip_sink=stream.strip, band_done=stream.done, keep_maps=("AOT",),
                              ddv_output=bool(self.config.generate_ddv_output),
+                             before_surface=self._join_decoding,
                              progress=_span(self.step, self.CORRECT, self.FINE if 10 in self.schedule.native
                                             else self.EXPORT), **self._correct_args(res))
             stream.done("WVP")

@@ -220,8 +220,11 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
             trace_memory: bool = False,
             strip_sink: Optional[Callable[[str, int, int, np.ndarray], None]] = None,
             band_done: Optional[Callable[[str], None]] = None,
-            keep_maps: Any = True) -> CorrectionResult:
-    """Correct one tile (module notes). Returns a CorrectionResult."""
+            keep_maps: Any = True,
+            before_surface: Optional[Callable[[], None]] = None) -> CorrectionResult:
+    """Correct one tile (module notes). Returns a CorrectionResult. `before_surface()` is called
+    once before the surface reflectance (stage 6), e.g. to wait for background work that must
+    not overlap that stage's memory peak."""
     from ..config import default_config
     from ..sceneclass.codes import ClassCodes, in_classes
 
@@ -456,6 +459,8 @@ def correct(toa, nodata: Optional[np.ndarray] = None, scl: Optional[np.ndarray] 
     sample.z = sample.sza = sample.saa = 0.0
 
     # ------------------------------------------------------------------ 6. surface reflectance
+    if before_surface is not None:
+        before_surface()
     step2_on = bool(ac.rho_retrieval_step2) and (adjacency or terrain.terrain)
     fill_clouds = 100.0 * cloud_ratio > CLOUD_SHARE_FOR_FILL
     box_px = odd(min(2 * adj_km * 1000.0 / res + 1, MAX_ADJACENCY_BOX), lo=3, hi=MAX_ADJACENCY_BOX)
