@@ -222,7 +222,7 @@ def process_product(l1c_path: Union[str, Path], options: ProcessingOptions,
         log.removeHandler(report)
 
 
-GDAL_CACHE_MB = 64
+GDAL_CACHE_MB = 32
 
 
 @contextmanager
@@ -230,7 +230,7 @@ def gdal_block_cache(memory_limit_mb: int = 0):
     """GDAL's block cache bounded for the run, then restored. Its default (5 % of the RAM) fills
     with decoded JPEG 2000 tiles of the bands read and with the dirty blocks of the staged image
     files written strip by strip - gigabytes that the run does not need: reads are aligned to
-    the tiles and every strip is written once. 64 MB, or an eighth of a memory cap if smaller."""
+    the tiles and every strip is written once. 32 MB, or an eighth of a memory cap if smaller."""
     from osgeo import gdal
 
     budget = GDAL_CACHE_MB if not memory_limit_mb else max(32, min(GDAL_CACHE_MB, int(memory_limit_mb) // 8))

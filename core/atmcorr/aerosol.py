@@ -69,7 +69,8 @@ DBV_MAX_BETA_DIFF = 15.0
 BLUE_OFFSET = 0.005                 # rho_blue = ratio * rho_red + 0.005 (Sen2Cor 2.4.0)
 CELL_WIDTH_M = 915 * 60.0           # §6.4.3: cells of 915 x 1830 pixels at 60 m
 CELL_HEIGHT_M = 1830 * 60.0
-CHUNK = 40000
+CHUNK = 20000
+SURFACE_CHUNK = 1 << 18
 
 METHOD_DDV, METHOD_CAMS, METHOD_DEFAULT, METHOD_FIXED = "SEN2COR_DDV", "CAMS", "DEFAULT", "FIXED"
 
@@ -129,28 +130,46 @@ def _cols(x):
 def surface_at(evaluator: TermsEvaluator, band: str, sample: Sample, mask, aot, wv,
                adjacency_env=None, adjacency_weight: float = 0.0, rho_terrain: float = 0.1,
                path_scale: float = 1.0):
-    """Flat/terrain step-1 surface reflectance of masked sample pixels at per-pixel AOT (1-D)."""
-    toa = sample.toa[band][mask]
-    z, sza, saa = (sample.get(k, mask) for k in ("z", "sza", "saa"))
-    n = toa.size
-    combos = combine((n,), np.asarray(aot, dtype=np.float32) if np.ndim(aot) else aot, wv, z, sza, saa)
-    t = PixelTerms.from_terms(evaluator.terms(band, combos), combos.gather, path_scale)
-    if adjacency_env is not None and adjacency_weight:
-        toa = toa + F32(adjacency_weight) * t.q * (toa - adjacency_env)
-    y = background_free(toa, t, _illum(sample, mask), rho_terrain)
-    return step1(y, t)
+    """Flat/terrain step-1 surface reflectance of masked sample pixels at per-pixel AOT (1-D),
+    in chunks of SURFACE_CHUNK pixels (the terms of a whole tile sample at once are the
+    retrieval's memory peak)."""
+    toa_all = sample.toa[band][mask]
+    z_all, sza_all, saa_all = (sample.get(k, mask) for k in ("z", "sza", "saa"))
+    illum_all = _illum(sample, mask)
+    n = toa_all.size
+    out = np.empty(n, dtype=F32)
+    for c0 in range(0, n, SURFACE_CHUNK):
+        c1 = min(n, c0 + SURFACE_CHUNK)
+        pick = lambda a: a[c0:c1] if np.ndim(a) else a  # noqa: E731
+        a = pick(aot)
+        combos = combine((c1 - c0,), np.asarray(a, dtype=np.float32) if np.ndim(a) else a, wv,
+                         pick(z_all), pick(sza_all), pick(saa_all))
+        t = PixelTerms.from_terms(evaluator.terms(band, combos), combos.gather, path_scale)
+        toa = toa_all[c0:c1]
+        if adjacency_env is not None and adjacency_weight:
+            toa = toa + F32(adjacency_weight) * t.q * (toa - pick(adjacency_env))
+        illum = None
+        if illum_all is not None:
+            illum = Illumination(cos_beta=illum_all.cos_beta[c0:c1], mu_s=pick(illum_all.mu_s),
+                                 v_sky=illum_all.v_sky[c0:c1])
+        out[c0:c1] = step1(background_free(toa, t, illum, rho_terrain), t)
+    return out
 
 
 def surface_candidates(evaluator: TermsEvaluator, band: str, sample: Sample, mask, wv,
                        candidates: np.ndarray, adjacency_env=None, adjacency_weight: float = 0.0,
-                       rho_terrain: float = 0.1):
-    """(n, K) step-1 surface reflectance of masked sample pixels at K candidate AOT values."""
+                       rho_terrain: float = 0.1, targets: Optional[np.ndarray] = None):
+    """(n, K) step-1 surface reflectance of masked sample pixels at K candidate AOT values.
+    With `targets` (n,), each chunk is inverted at once (`invert_decreasing`) and the (n,)
+    AOT is returned instead: the (n, K) array of a tile's DDV pixels (e.g. 800 000 x 35
+    float32) would be the retrieval's memory peak."""
     toa_all = sample.toa[band][mask]
     z_all, sza_all, saa_all = (sample.get(k, mask) for k in ("z", "sza", "saa"))
     env_all = adjacency_env
     illum_all = _illum(sample, mask)
     n = toa_all.size
-    out = np.empty((n, len(candidates)), dtype=F32)
+    out = (np.empty((n, len(candidates)), dtype=F32) if targets is None
+           else np.full(n, np.nan, dtype=np.float64))
     cand = np.asarray(candidates, dtype=np.float64)[None, :]
     for c0 in range(0, max(n, 1), CHUNK):
         c1 = min(n, c0 + CHUNK)
@@ -170,7 +189,8 @@ def surface_candidates(evaluator: TermsEvaluator, band: str, sample: Sample, mas
             illum = Illumination(cos_beta=illum_all.cos_beta[c0:c1, None],
                                  mu_s=_cols(pick(illum_all.mu_s)), v_sky=illum_all.v_sky[c0:c1, None])
         y = background_free(toa, t, illum, rho_terrain)
-        out[c0:c1] = step1(y, t)
+        rho = step1(y, t)
+        out[c0:c1] = rho if targets is None else invert_decreasing(rho, targets[c0:c1], cand[0])
     return out
 
 
@@ -305,9 +325,9 @@ class AerosolRetrieval:
             sel = self.valid & np.isin(s.scl, (self.veg, self.soil, self.water_code))
             env = cell_means(s, s.toa["B04"], sel)[mask]
         cands = candidate_aots(evaluator.provider)
-        rho = surface_candidates(evaluator, "B04", s, mask, self.wv, cands, env,
-                                 0.5 if self.adjacency else 0.0, float(ac.terrain_refl_start))
-        aot = invert_decreasing(rho, target.astype(np.float64), cands)
+        aot = surface_candidates(evaluator, "B04", s, mask, self.wv, cands, env,
+                                 0.5 if self.adjacency else 0.0, float(ac.terrain_refl_start),
+                                 targets=target.astype(np.float64))
         return aot, target
 
     def run_ddv(self, evaluator: TermsEvaluator, result: AerosolResult):
@@ -397,9 +417,9 @@ class AerosolRetrieval:
                                                       float(np.nanmean(s.saa))))
                     q = float(np.asarray(t.q).ravel()[0])
                     env = smooth_gaussian(np.where(self.valid, np.minimum(rho, 0.40), 0.0), nf / s.step)
-                    norm = smooth_gaussian(self.valid.astype(np.float64), nf / s.step)
-                    env = env / np.maximum(norm, 1e-6)
-                    rho = rho + F32(q) * (rho - env.astype(F32))
+                    env /= np.maximum(smooth_gaussian(self.valid, nf / s.step), 1e-6)
+                    rho += F32(q) * (rho - env.astype(F32))
+                    del env
                 bad |= rho[land] < float(limit)
             share = 100.0 * float(bad.mean())
             if share <= NEGATIVE_SHARE:

@@ -21,7 +21,7 @@ from .terms import AtmosphericTerms
 STEPS: Dict[str, float] = {"aot": 0.002, "wv": 0.01, "z": 0.01, "sza": 0.1, "saa": 0.5}
 _ORDER = ("aot", "wv", "z", "sza", "saa")
 _LEVELS = {"aot": 4096, "wv": 2048, "z": 1024, "sza": 1024, "saa": 1024}   # levels per axis
-DENSE_CODES = 1 << 22      # code ranges up to this are factorised by a lookup table, not a sort
+DENSE_CODES = 1 << 20      # code ranges up to this (4 MB lookup) are factorised by a table, not a sort
 
 
 @dataclass

@@ -173,7 +173,7 @@ def smooth_gaussian(values: np.ndarray, sigma: float, truncate: float = 3.0) -> 
     coarse = ndimage.gaussian_filter(coarse, sigma=sigma / k, mode="nearest", truncate=truncate)
     rows = (np.arange(h, dtype=np.float64) + 0.5) / k - 0.5
     cols = (np.arange(w, dtype=np.float64) + 0.5) / k - 0.5
-    return separable_linear(coarse, rows, cols).astype(np.float64)
+    return separable_linear(coarse, rows, cols).astype(np.float64, copy=False)
 
 
 def median3x3(a: np.ndarray) -> np.ndarray:

@@ -57,6 +57,10 @@ DEFAULT_COMPLIB = "zlib"        # Sen2Cor's Database_Compression_Level is a zlib
 # HDF5's chunk cache is per dataset (one per band): 6 MB holds two full-width 10 m uint16 chunks
 # of 128 rows, what a strip read crosses; 32 MB per band cost ~380 MB for the 12 bands at 20 m.
 CHUNK_CACHE_BYTES = 6 * 2 ** 20
+# Uncompressed (Database_Compression_Level 0, the default) a chunk costs nothing to read again:
+# chunks larger than the cache go straight between the file (page cache) and the caller's buffer,
+# and the caches of the 16 bands (up to 96 MB) would only add to the run's memory peak.
+UNCOMPRESSED_CHUNK_CACHE_BYTES = 2 ** 20
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -126,8 +130,8 @@ class WorkDatabase:
         self.path = Path(path)
         self._lock = _HDF5_LOCK
         try:
-            self._h5 = tables.open_file(path, mode="w", title=stem,
-                                        chunk_cache_size=CHUNK_CACHE_BYTES)
+            cache = CHUNK_CACHE_BYTES if self.compression_level > 0 else UNCOMPRESSED_CHUNK_CACHE_BYTES
+            self._h5 = tables.open_file(path, mode="w", title=stem, chunk_cache_size=cache)
         except BaseException:
             os.unlink(path)
             raise
