@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -117,21 +119,29 @@ def classify(relpath: str) -> Tuple[str, Tuple[Tuple[str, str], ...], str]:
     return _ncname(f"File_{relpath.replace('/', '_')}"), (("Other", "Other files"),), "Data Unit"
 
 
-def scan_product(product_dir: Union[str, Path], algorithm: str = "MD5") -> List[ManifestEntry]:
-    """Every file of the product (manifest.safe and hidden temporary files excluded), sorted by path."""
+def scan_product(product_dir: Union[str, Path], algorithm: str = "MD5",
+                 threads: int = 0) -> List[ManifestEntry]:
+    """Every file of the product (manifest.safe and hidden temporary files excluded), sorted by
+    path. The checksums run in `threads` threads (default: the cores; hashlib releases the GIL
+    on large buffers, and the image files are most of a product's gigabyte)."""
     root = Path(product_dir)
-    entries: List[ManifestEntry] = []
-    used: Dict[str, int] = {}
+    files = []
     for path in sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: _order(p.relative_to(root))):
         relpath = path.relative_to(root).as_posix()
         if relpath == MANIFEST or any(part.startswith(".") for part in relpath.split("/")):
             continue
+        files.append((path, relpath))
+    with ThreadPoolExecutor(max_workers=max(1, int(threads) or os.cpu_count() or 1)) as pool:
+        checksums = list(pool.map(lambda item: file_checksum(item[0], algorithm), files))
+    entries: List[ManifestEntry] = []
+    used: Dict[str, int] = {}
+    for (path, relpath), checksum in zip(files, checksums):
         object_id, container, unit_type = classify(relpath)
         used[object_id] = used.get(object_id, 0) + 1
         if used[object_id] > 1:
             object_id = f"{object_id}_{used[object_id]}"
         entries.append(ManifestEntry(relpath, object_id, container, unit_type, mime_type(relpath),
-                                     path.stat().st_size, file_checksum(path, algorithm)))
+                                     path.stat().st_size, checksum))
     return entries
 
 
