@@ -161,36 +161,6 @@ def quality_defects(product: L1CProduct, resolution: int,
     return out
 
 
-def _read_one(product: L1CProduct, band: str, resolution: int, ahead: ReadAhead, keep, kept,
-              arrays, database, native_database, native_nodata, nodata, saturated, progress):
-    """One band of product_source: read (ahead), resampled, stored; returns the NO_DATA and
-    saturation masks with the band's or-ed in."""
-    if progress is not None:
-        progress(BANDS_20_60.index(band) / len(BANDS_20_60), f"reading {band} at {resolution} m")
-    sink = None
-    if native_database is not None and NATIVE_RESOLUTION[band] == 10:
-        native_nodata_dn = product.special_values.get("NODATA", 0)
-        native_database.create(band, product.band_size(band), np.uint16)
-
-        def sink(r0, strip):
-            native_database.put_strip(band, r0, strip)
-            if native_nodata is not None:
-                native_nodata.or_rows(r0, strip == native_nodata_dn)
-    dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink,
-                              read=lambda b, window: ahead.get((b, window)))
-    nodata = nod if nodata is None else (nodata | nod)
-    saturated = sat if saturated is None else (saturated | sat)
-    if band in keep:
-        kept.append(band)
-        if database is not None:
-            database.put(band, dn)
-        else:
-            arrays[band] = dn
-    del dn, nod, sat
-    release_memory()                 # the resampling temporaries of this band
-    return nodata, saturated
-
-
 def product_source(product: L1CProduct, resolution: int, progress=None, database=None,
                    bands=None, native_database=None, native_nodata=None):
     """(source of the bands as DN, nodata, saturated) on the working grid.
@@ -212,11 +182,30 @@ def product_source(product: L1CProduct, resolution: int, progress=None, database
     # the next band decodes (GDAL, every core) while this one is resampled and stored (one core)
     plan = [((band, window), functools.partial(product.read_band, band, window))
             for band in present for window in band_windows(product, band, resolution)]
+    native_nodata_dn = product.special_values.get("NODATA", 0)
     with ReadAhead(plan, ahead=1, name="sen2cor-read-l1c") as ahead:
         for band in present:
-            nodata, saturated = _read_one(product, band, resolution, ahead, keep, kept, arrays,
-                                          database, native_database, native_nodata, nodata,
-                                          saturated, progress)
+            if progress is not None:
+                progress(BANDS_20_60.index(band) / len(BANDS_20_60), f"reading {band} at {resolution} m")
+            sink = None
+            if native_database is not None and NATIVE_RESOLUTION[band] == 10:
+                native_database.create(band, product.band_size(band), np.uint16)
+                def sink(r0, strip, band=band):
+                    native_database.put_strip(band, r0, strip)
+                    if native_nodata is not None:
+                        native_nodata.or_rows(r0, strip == native_nodata_dn)
+            dn, nod, sat = band_dn_at(product, band, resolution, native_sink=sink,
+                                      read=lambda b, window: ahead.get((b, window)))
+            nodata = nod if nodata is None else (nodata | nod)
+            saturated = sat if saturated is None else (saturated | sat)
+            if band in keep:
+                kept.append(band)
+                if database is not None:
+                    database.put(band, dn)
+                else:
+                    arrays[band] = dn
+            del dn, nod, sat
+            release_memory()                 # the resampling temporaries of this band
     offsets = {b: product.bands[b].radio_add_offset for b in kept}
     nodata_dn = product.special_values.get("NODATA", 0)
     if database is not None:
